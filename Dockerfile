@@ -1,0 +1,21 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+COPY pyproject.toml README.md alembic.ini ./
+COPY src ./src
+COPY migrations ./migrations
+
+RUN pip install --no-cache-dir . \
+    && useradd --system --create-home --uid 10001 concur
+
+USER concur
+
+EXPOSE 8000
+
+# `serve` applies pending migrations before it starts listening.
+CMD ["concur-scim", "serve", "--host", "0.0.0.0", "--port", "8000"]

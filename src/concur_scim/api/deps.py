@@ -1,0 +1,124 @@
+"""FastAPI dependencies: the app's services, authentication, the unit of work, the body.
+
+The request owns its transaction: :func:`read_connection` / :func:`write_connection` open
+one unit of work per request and commit it when the route returns (``scope="function"``, so
+the commit happens before the response is sent and a failed commit is a failed request).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection, Engine
+
+from concur_scim.config import Settings
+from concur_scim.scim.errors import InvalidSyntax, PayloadTooLarge, Unauthorized
+from concur_scim.services.common import Clock
+from concur_scim.store.db import unit_of_work
+
+
+class TokenVerifier(Protocol):
+    """The authentication seam: a bearer token to the company it acts for, or None."""
+
+    def company_for(self, token: str) -> str | None:
+        """The company id ``token`` grants access to, or None if the token is not valid."""
+        ...
+
+
+class StaticTokenVerifier:
+    """One static bearer token for one company (``CONCUR_SCIM_BEARER_TOKEN``)."""
+
+    def __init__(self, token: str, company_id: str) -> None:
+        self._token = token.encode()
+        self._company_id = company_id
+
+    def company_for(self, token: str) -> str | None:
+        """The default company when ``token`` matches (constant-time comparison)."""
+        if hmac.compare_digest(token.encode(), self._token):
+            return self._company_id
+        return None
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the routes need from the application, built once by ``create_app``."""
+
+    settings: Settings
+    engine: Engine
+    verifier: TokenVerifier
+    clock: Clock
+
+
+def services(request: Request) -> Services:
+    """The application's :class:`Services` (set by the lifespan)."""
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def authenticate(request: Request, svc: ServicesDep) -> str:
+    """The caller's company id from ``Authorization: Bearer <token>`` (RFC 6750 §2.1).
+
+    Raises Unauthorized (401, ``WWW-Authenticate: Bearer``) when the header is missing,
+    malformed or carries an unknown token.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("a bearer token is required")
+    company = svc.verifier.company_for(token.strip())
+    if company is None:
+        raise Unauthorized("the bearer token is not valid")
+    return company
+
+
+CompanyDep = Annotated[str, Depends(authenticate)]
+
+
+def read_connection(svc: ServicesDep) -> Iterator[Connection]:
+    """A read transaction for this request."""
+    with unit_of_work(svc.engine, write=False) as conn:
+        yield conn
+
+
+def write_connection(svc: ServicesDep) -> Iterator[Connection]:
+    """A write transaction for this request, committed when the route returns normally."""
+    with unit_of_work(svc.engine, write=True) as conn:
+        yield conn
+
+
+ReadConn = Annotated[Connection, Depends(read_connection, scope="function")]
+WriteConn = Annotated[Connection, Depends(write_connection, scope="function")]
+
+
+async def json_body(request: Request, svc: ServicesDep) -> Any:
+    """The request body parsed as JSON (``application/scim+json`` or ``application/json``).
+
+    Raises PayloadTooLarge (413) past ``max_payload_bytes`` and InvalidSyntax (400) for an
+    empty or malformed body.
+    """
+    limit = svc.settings.max_payload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+    if not raw.strip():
+        raise InvalidSyntax("the request body is empty")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidSyntax("the request body is not valid JSON") from None
+
+
+BodyDep = Annotated[Any, Depends(json_body)]

@@ -1,0 +1,156 @@
+"""Discovery endpoints (RFC 7644 §4): ServiceProviderConfig, ResourceTypes, Schemas.
+
+``/Schemas`` is generated from the pydantic models (``Model.to_schema()``), the same source the
+validator, filter compiler and PATCH engine read through the registry, so what is published
+is what is enforced. The ServiceProviderConfig states the limits the server really applies.
+Also the root ``POST /.search`` (RFC 7644 §3.4.3), which searches every resource type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from concur_scim.api.deps import BodyDep, CompanyDep, ReadConn, ServicesDep
+from concur_scim.api.dialects import Dialect
+from concur_scim.api.params import parse_list_request
+from concur_scim.api.render import render
+from concur_scim.api.resources import KINDS, base_url
+from concur_scim.api.responses import ScimResponse, list_response
+from concur_scim.config import Settings
+from concur_scim.scim.errors import InvalidFilter, InvalidSyntax, InvalidValue, NotFound
+from concur_scim.scim.registry import ResourceSchema, resource_schemas
+from concur_scim.store.paging import ListQuery
+
+SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+
+
+def service_provider_config(settings: Settings, dialect: Dialect, root: str) -> dict[str, Any]:
+    """The ServiceProviderConfig of ``dialect`` (RFC 7643 §5), true to what is enforced."""
+    return {
+        "schemas": [SPC_URN],
+        "documentationUri": dialect.documentation_url,
+        "patch": {"supported": True},
+        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": True, "maxResults": settings.max_page_size},
+        "changePassword": {"supported": False},
+        "sort": {"supported": True},
+        "etag": {"supported": True},
+        "pagination": {
+            "cursor": dialect.cursor_paging,
+            "index": dialect.index_paging,
+            "defaultPaginationMethod": "index" if dialect.index_paging else "cursor",
+            "defaultPageSize": settings.default_page_size,
+            "maxPageSize": settings.max_page_size,
+        },
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "Authentication with a bearer token (RFC 6750).",
+            "specUri": "https://www.rfc-editor.org/info/rfc6750",
+            "primary": True,
+        }],
+        "meta": {"resourceType": "ServiceProviderConfig",
+                 "location": f"{root}/ServiceProviderConfig"},
+    }
+
+
+def resource_type(resource: ResourceSchema, root: str) -> dict[str, Any]:
+    """The ResourceType of ``resource`` (RFC 7643 §6)."""
+    return {
+        "schemas": [RESOURCE_TYPE_URN],
+        "id": resource.name,
+        "name": resource.name,
+        "endpoint": resource.endpoint,
+        "description": f"{resource.name} resources",
+        "schema": resource.core.urn,
+        "schemaExtensions": [{"schema": e.urn, "required": False} for e in resource.extensions],
+        "meta": {"resourceType": "ResourceType", "location": f"{root}/ResourceTypes/{resource.name}"},
+    }
+
+
+def schemas(root: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every schema of the resource types ``names`` (RFC 7643 §7), from the models."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in names:
+        for model in resource_schemas()[name].models:
+            body = model.to_schema().model_dump(exclude_none=True)
+            body["meta"] = {"resourceType": "Schema", "location": f"{root}/Schemas/{body['id']}"}
+            out[body["id"]] = body
+    return list(out.values())
+
+
+def discovery_router(dialect: Dialect) -> APIRouter:
+    """The discovery routes of ``dialect``."""
+    router = APIRouter(prefix=dialect.prefix)
+    served = {n: resource_schemas()[n] for n in dialect.resource_types}
+
+    @router.get("/ServiceProviderConfig")
+    def spc(request: Request, _company: CompanyDep, svc: ServicesDep) -> Response:
+        return ScimResponse(service_provider_config(svc.settings, dialect,
+                                                    base_url(request, dialect)))
+
+    @router.get("/ResourceTypes")
+    def resource_types(request: Request, _company: CompanyDep) -> Response:
+        items = [resource_type(r, base_url(request, dialect)) for r in served.values()]
+        return ScimResponse(list_response(items, total=len(items), start_index=1))
+
+    @router.get("/ResourceTypes/{name}")
+    def one_resource_type(name: str, request: Request, _company: CompanyDep) -> Response:
+        for r in served.values():
+            if r.name.lower() == name.lower():
+                return ScimResponse(resource_type(r, base_url(request, dialect)))
+        raise NotFound(f"resource type {name} not found")
+
+    @router.get("/Schemas")
+    def all_schemas(request: Request, _company: CompanyDep) -> Response:
+        items = schemas(base_url(request, dialect), dialect.resource_types)
+        return ScimResponse(list_response(items, total=len(items), start_index=1))
+
+    @router.get("/Schemas/{urn}")
+    def one_schema(urn: str, request: Request, _company: CompanyDep) -> Response:
+        for item in schemas(base_url(request, dialect), dialect.resource_types):
+            if item["id"].lower() == urn.lower():
+                return ScimResponse(item)
+        raise NotFound(f"schema {urn} not found")
+
+    @router.post("/.search")
+    def search_all(request: Request, company: CompanyDep, conn: ReadConn, body: BodyDep,
+                   svc: ServicesDep) -> Response:
+        """RFC 7644 §3.4.3: one ListResponse over every resource type, users first."""
+        if not isinstance(body, dict):
+            raise InvalidSyntax("a SearchRequest must be a JSON object")
+        params = {k: v for k, v in body.items() if k != "schemas"}
+        if "cursor" in {k.lower() for k in params}:
+            raise InvalidValue("cursor paging is offered per resource type, not at the root")
+        root = base_url(request, dialect)
+        items: list[dict[str, Any]] = []
+        total = 0
+        parsed = None
+        for name, resource in served.items():
+            kind = KINDS[name]
+            try:
+                parsed = parse_list_request(params, resource, dialect, svc.settings)
+                q = parsed.query
+                count = kind.list(conn, company, ListQuery(filter=q.filter, limit=0)).total or 0
+            except InvalidFilter:
+                continue  # an attribute this type does not have: it contributes nothing
+            skip = max(0, q.offset - total)
+            room = q.limit - len(items)
+            total += count
+            if room <= 0 or skip >= count:
+                continue
+            page_query = ListQuery(filter=q.filter, sort_by=q.sort_by, descending=q.descending,
+                                   offset=skip, limit=room, want_total=False)
+            records = kind.list(conn, company, page_query).records
+            if records and parsed.projection.includes(resource, kind.derived):
+                records = kind.attach(conn, records)
+            items += [parsed.projection.apply(render(r, resource, root), resource) for r in records]
+        if parsed is None:
+            raise InvalidFilter("no resource type has the attributes this filter names")
+        return ScimResponse(list_response(items, total=total, start_index=parsed.start_index))
+
+    return router

@@ -1,0 +1,101 @@
+"""Query parameters of list and search requests (RFC 7644 §3.4.2, §3.4.3; RFC 9865 §2).
+
+Parsed by hand rather than by FastAPI so that a bad value is a SCIM error (400
+``invalidValue``/``invalidFilter``/``invalidCursor``), never a 422, and so that parameter
+names match case-insensitively (``startindex`` works too).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from concur_scim.api.dialects import Dialect
+from concur_scim.config import Settings
+from concur_scim.scim.errors import InvalidCursor, InvalidValue
+from concur_scim.scim.filter import parse_filter
+from concur_scim.scim.projection import Projection
+from concur_scim.scim.registry import ResourceSchema
+from concur_scim.store.paging import ListQuery
+
+CURSOR_PREFIX = "c1:"
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    """A parsed list/search request: the store query plus response-shaping parts."""
+
+    query: ListQuery
+    projection: Projection
+    start_index: int | None
+
+
+def encode_cursor(seq: int) -> str:
+    """An opaque cursor for "the page after ``seq``" (RFC 9865 §2: opaque to clients)."""
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int | None:
+    """The keyset position of ``cursor``; None for the empty cursor (first page)."""
+    if cursor == "":
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith(CURSOR_PREFIX):
+            raise ValueError(raw)
+        return int(raw.removeprefix(CURSOR_PREFIX))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidCursor("the cursor is not one this server issued") from None
+
+
+def _int(name: str, raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise InvalidValue(f"'{name}' must be an integer")
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise InvalidValue(f"'{name}' must be an integer") from None
+
+
+def parse_list_request(
+    params: Mapping[str, Any], resource: ResourceSchema, dialect: Dialect, settings: Settings
+) -> ListRequest:
+    """Parse query parameters (or a SearchRequest body) into a :class:`ListRequest`.
+
+    ``startIndex`` < 1 means 1 and ``count`` < 0 means 0 (RFC 7644 §3.4.2.4); ``count`` above
+    the maximum page size is capped. ``cursor`` selects RFC 9865 paging and cannot be
+    combined with ``startIndex`` or ``sortBy``.
+    """
+    p = {k.lower(): v for k, v in params.items()}
+    expr = None
+    if p.get("filter") not in (None, ""):
+        if not isinstance(p["filter"], str):
+            raise InvalidValue("'filter' must be a string")
+        expr = parse_filter(p["filter"])
+    count = settings.default_page_size if p.get("count") is None else _int("count", p["count"])
+    count = max(0, min(count, settings.max_page_size))
+    sort_by = p.get("sortby") or None
+    if sort_by is not None and not isinstance(sort_by, str):
+        raise InvalidValue("'sortBy' must be a string")
+    order = str(p.get("sortorder") or "ascending").lower()
+    if order not in ("ascending", "descending"):
+        raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'")
+    projection = Projection.parse(resource, p.get("attributes"), p.get("excludedattributes"))
+    if "cursor" in p and dialect.cursor_paging:
+        if p.get("startindex") is not None:
+            raise InvalidValue("use either 'cursor' or 'startIndex', not both")
+        if sort_by is not None:
+            raise InvalidValue("'sortBy' cannot be combined with cursor paging")
+        cursor = p["cursor"]
+        if not isinstance(cursor, str):
+            raise InvalidCursor("'cursor' must be a string")
+        query = ListQuery(filter=expr, limit=count, after_seq=decode_cursor(cursor),
+                          cursor=True, want_total=count == 0)
+        return ListRequest(query=query, projection=projection, start_index=None)
+    start = 1 if p.get("startindex") is None else max(1, _int("startIndex", p["startindex"]))
+    query = ListQuery(filter=expr, sort_by=sort_by, descending=order == "descending",
+                      offset=start - 1, limit=count)
+    return ListRequest(query=query, projection=projection, start_index=start)

@@ -1,0 +1,36 @@
+"""Stored records rendered as SCIM resources (RFC 7643 §3.1 ``meta``, §4.1.2, §4.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from concur_scim.scim.registry import ResourceSchema
+from concur_scim.scim.validation import format_datetime
+from concur_scim.store.records import ResourceRecord
+
+
+def render(record: ResourceRecord, resource: ResourceSchema, base_url: str) -> dict[str, Any]:
+    """The full resource as a client reads it; ``base_url`` ends with the dialect root."""
+    doc = record.doc
+    schemas = [resource.core.urn] + [e.urn for e in resource.extensions if e.urn in doc]
+    body: dict[str, Any] = {"schemas": schemas, "id": record.id}
+    body.update(doc)
+    if record.members is not None:
+        body["members"] = [
+            {**m, "$ref": f"{base_url}/{m['type']}s/{m['value']}"} for m in record.members
+        ]
+    if record.groups is not None and record.groups:
+        body["groups"] = [{**g, "$ref": f"{base_url}/Groups/{g['value']}"} for g in record.groups]
+    body["meta"] = {
+        "resourceType": resource.name,
+        "created": format_datetime(record.created),
+        "lastModified": format_datetime(record.last_modified),
+        "location": location(record, resource, base_url),
+        "version": record.etag,
+    }
+    return body
+
+
+def location(record: ResourceRecord, resource: ResourceSchema, base_url: str) -> str:
+    """The resource's absolute URI (``meta.location``, the ``Location`` header)."""
+    return f"{base_url}{resource.endpoint}/{record.id}"

@@ -1,0 +1,160 @@
+"""The resource router: one set of thin handlers serving Users and Groups for any dialect.
+
+A :class:`ResourceKind` binds a resource type to its service functions; a
+:class:`~concur_scim.api.dialects.Dialect` says how to answer. Handlers parse, call one
+service function, render. RFC 7644 §3.3-§3.6 (CRUD), §3.4.2 (list), §3.4.3 (``.search``),
+§3.14 (ETags).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import Connection
+from starlette.responses import Response
+
+from concur_scim.api.deps import BodyDep, CompanyDep, ReadConn, ServicesDep, WriteConn
+from concur_scim.api.dialects import Dialect
+from concur_scim.api.params import ListRequest, encode_cursor, parse_list_request
+from concur_scim.api.render import location, render
+from concur_scim.api.responses import ScimResponse, list_response
+from concur_scim.scim.errors import InvalidSyntax
+from concur_scim.scim.projection import Projection
+from concur_scim.scim.registry import ResourceSchema, group_schema, user_schema
+from concur_scim.services import groups as group_service
+from concur_scim.services import users as user_service
+from concur_scim.store.records import ResourceRecord
+
+SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """A resource type and the service functions that implement it."""
+
+    schema: Callable[[], ResourceSchema]
+    create: Callable[..., ResourceRecord]
+    get: Callable[..., ResourceRecord]
+    replace: Callable[..., ResourceRecord]
+    patch: Callable[..., ResourceRecord]
+    delete: Callable[..., None]
+    list: Callable[..., Any]
+    derived: str  # the attribute computed from other rows: Group.members, User.groups
+    attach: Callable[[Connection, list[ResourceRecord]], list[ResourceRecord]]
+
+
+USERS = ResourceKind(
+    schema=user_schema, create=user_service.create_user, get=user_service.get_user,
+    replace=user_service.replace_user, patch=user_service.patch_user,
+    delete=user_service.delete_user, list=user_service.list_users,
+    derived="groups", attach=user_service.attach_groups,
+)
+GROUPS = ResourceKind(
+    schema=group_schema, create=group_service.create_group, get=group_service.get_group,
+    replace=group_service.replace_group, patch=group_service.patch_group,
+    delete=group_service.delete_group, list=group_service.list_groups,
+    derived="members", attach=group_service.attach_members,
+)
+KINDS = {"User": USERS, "Group": GROUPS}
+
+
+def base_url(request: Request, dialect: Dialect) -> str:
+    """The absolute root of ``dialect`` as the client reached it."""
+    return str(request.base_url).rstrip("/") + dialect.prefix
+
+
+def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
+    """The routes of one resource type under one dialect."""
+    resource = kind.schema()
+    router = APIRouter(prefix=dialect.prefix + resource.endpoint)
+
+    def projection_of(request: Request) -> Projection:
+        q = {k.lower(): v for k, v in request.query_params.items()}
+        return Projection.parse(resource, q.get("attributes"), q.get("excludedattributes"))
+
+    def one(
+        conn: Connection, request: Request, record: ResourceRecord, projection: Projection,
+        status: int = 200,
+    ) -> Response:
+        if projection.includes(resource, kind.derived):
+            record = kind.attach(conn, [record])[0]
+        body = projection.apply(render(record, resource, base_url(request, dialect)), resource)
+        return ScimResponse(body, status_code=status, headers={"ETag": record.etag})
+
+    def many(conn: Connection, request: Request, company: str, parsed: ListRequest) -> Response:
+        page = kind.list(conn, company, parsed.query)
+        records = page.records
+        if records and parsed.projection.includes(resource, kind.derived):
+            records = kind.attach(conn, records)
+        root = base_url(request, dialect)
+        items = [parsed.projection.apply(render(r, resource, root), resource) for r in records]
+        cursor = encode_cursor(page.next_seq) if page.next_seq is not None else None
+        body = list_response(items, total=page.total, start_index=parsed.start_index,
+                             next_cursor=cursor)
+        return ScimResponse(body)
+
+    @router.post("", status_code=201)
+    def create(request: Request, company: CompanyDep, conn: WriteConn, body: BodyDep,
+               svc: ServicesDep) -> Response:
+        record = kind.create(conn, company, body, svc.clock)
+        response = one(conn, request, record, projection_of(request), dialect.create_status)
+        response.headers["Location"] = location(record, resource, base_url(request, dialect))
+        return response
+
+    @router.get("")
+    def list_resources(request: Request, company: CompanyDep, conn: ReadConn,
+                       svc: ServicesDep) -> Response:
+        parsed = parse_list_request(request.query_params, resource, dialect, svc.settings)
+        return many(conn, request, company, parsed)
+
+    @router.post("/.search")
+    def search(request: Request, company: CompanyDep, conn: ReadConn, body: BodyDep,
+               svc: ServicesDep) -> Response:
+        if not isinstance(body, dict):
+            raise InvalidSyntax("a SearchRequest must be a JSON object")
+        params = {k: v for k, v in body.items() if k != "schemas"}
+        parsed = parse_list_request(params, resource, dialect, svc.settings)
+        return many(conn, request, company, parsed)
+
+    @router.get("/{resource_id}")
+    def read(resource_id: str, request: Request, company: CompanyDep, conn: ReadConn) -> Response:
+        record = kind.get(conn, company, resource_id)
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match and _matches(record, if_none_match):
+            return Response(status_code=304, headers={"ETag": record.etag})
+        return one(conn, request, record, projection_of(request))
+
+    @router.put("/{resource_id}")
+    def replace(resource_id: str, request: Request, company: CompanyDep, conn: WriteConn,
+                body: BodyDep, svc: ServicesDep) -> Response:
+        record = kind.replace(conn, company, resource_id, body, svc.clock,
+                              request.headers.get("if-match"))
+        return one(conn, request, record, projection_of(request))
+
+    @router.patch("/{resource_id}")
+    def patch(resource_id: str, request: Request, company: CompanyDep, conn: WriteConn,
+              body: BodyDep, svc: ServicesDep) -> Response:
+        record = kind.patch(conn, company, resource_id, body, svc.clock,
+                            request.headers.get("if-match"))
+        projection = projection_of(request)
+        asked = projection.attributes or projection.excluded
+        if kind is GROUPS and dialect.group_patch_no_content and not asked:
+            # RFC 7644 §3.5.2 allows 204; Entra prefers it for groups (idp-clients.md §1.4),
+            # and it spares echoing a member list that may be 100,000 long.
+            return Response(status_code=204, headers={"ETag": record.etag})
+        return one(conn, request, record, projection)
+
+    @router.delete("/{resource_id}", status_code=204)
+    def delete(resource_id: str, request: Request, company: CompanyDep, conn: WriteConn) -> Response:
+        kind.delete(conn, company, resource_id, request.headers.get("if-match"))
+        return Response(status_code=204)
+
+    return router
+
+
+def _matches(record: ResourceRecord, if_none_match: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or f'"{record.version}"' in tags

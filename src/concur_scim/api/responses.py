@@ -1,0 +1,102 @@
+"""SCIM responses, and the one place where errors become SCIM Error bodies (RFC 7644 §3.12).
+
+Every response is ``application/scim+json``. :func:`install_error_handlers` maps the
+:class:`~concur_scim.scim.errors.ScimError` tree, FastAPI's request validation errors,
+routing 404/405s and any unexpected exception to a SCIM Error; an unexpected exception is
+logged with its traceback and answered 500 with no internal text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from concur_scim.scim.errors import (
+    BadRequest,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    ScimError,
+    Unauthorized,
+)
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+log = logging.getLogger("concur_scim.api")
+
+
+class ScimResponse(Response):
+    """A JSON response with the SCIM media type (RFC 7644 §3.1, §8.1)."""
+
+    media_type = SCIM_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        """Compact UTF-8 JSON."""
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def error_response(error: ScimError) -> ScimResponse:
+    """The SCIM Error response for ``error``, with the headers its status calls for."""
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="concur-scim"'
+    if error.status == 429:
+        headers["Retry-After"] = "1"
+    return ScimResponse(error.to_body(), status_code=error.status, headers=headers)
+
+
+def list_response(
+    resources: list[dict[str, Any]], *, total: int | None, start_index: int | None,
+    next_cursor: str | None = None,
+) -> dict[str, Any]:
+    """A ListResponse (RFC 7644 §3.4.2; cursor fields from RFC 9865 §3)."""
+    body: dict[str, Any] = {"schemas": [LIST_RESPONSE_URN]}
+    if total is not None:
+        body["totalResults"] = total
+    body["itemsPerPage"] = len(resources)
+    if start_index is not None:
+        body["startIndex"] = start_index
+    if next_cursor is not None:
+        body["nextCursor"] = next_cursor
+    body["Resources"] = resources
+    return body
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure through :func:`error_response`."""
+
+    async def scim_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ScimError)
+        return error_response(exc)
+
+    async def validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return error_response(BadRequest(f"invalid request parameter {where}".strip()))
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return error_response(NotFound("no such endpoint"))
+        if exc.status_code == 405:
+            return error_response(MethodNotAllowed("method not allowed on this endpoint"))
+        error = ScimError(str(exc.detail))
+        error.status = exc.status_code  # type: ignore[misc]
+        return error_response(error)
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(InternalError("internal server error"))
+
+    app.add_exception_handler(ScimError, scim_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

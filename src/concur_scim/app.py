@@ -1,0 +1,77 @@
+"""The application factory: ``create_app(settings)`` wires everything; nothing at import time.
+
+The lifespan owns the engine: it is created at start-up (and the default company ensured),
+disposed at shutdown. Dialect routers are mounted from their profiles (api/dialects.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.responses import JSONResponse, Response
+
+from concur_scim.api.deps import Services, StaticTokenVerifier
+from concur_scim.api.dialects import DIALECTS
+from concur_scim.api.discovery import discovery_router
+from concur_scim.api.resources import KINDS, resource_router
+from concur_scim.api.responses import install_error_handlers
+from concur_scim.config import Settings, load_settings
+from concur_scim.services.common import Clock, system_clock
+from concur_scim.store.companies import ensure_default_company
+from concur_scim.store.db import create_db_engine, unit_of_work
+
+
+def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
+    """A ready-to-serve application for ``settings`` (the database must be migrated)."""
+    token = settings.bearer_token.get_secret_value() if settings.bearer_token else None
+    if not token:
+        token = secrets.token_urlsafe(32)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings.database_url)
+        with unit_of_work(engine, write=True) as conn:
+            company = ensure_default_company(conn, settings.company_id, clock())
+        app.state.services = Services(
+            settings=settings, engine=engine, verifier=StaticTokenVerifier(token, company),
+            clock=clock,
+        )
+        app.state.default_company_id = company
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(title="concur-scim", lifespan=lifespan, openapi_url=None, docs_url=None,
+                  redoc_url=None)
+    app.state.bearer_token = token
+    install_error_handlers(app)
+    app.add_middleware(BaseHTTPMiddleware, dispatch=_request_id)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        return JSONResponse({"status": "ok"})
+
+    for dialect in DIALECTS:
+        app.include_router(discovery_router(dialect))
+        for name in dialect.resource_types:
+            app.include_router(resource_router(KINDS[name], dialect))
+    return app
+
+
+async def _request_id(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """Echo or mint ``X-Request-Id`` so a client's report can be matched to the logs."""
+    request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+    response = await call_next(request)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory for ``--workers N``: each worker process reads the environment."""
+    return create_app(load_settings())

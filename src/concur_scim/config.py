@@ -1,0 +1,81 @@
+"""Settings: one object, read from ``CONCUR_SCIM_*`` environment variables, built once.
+
+The entry point (``cli.py`` or the uvicorn factory in ``app.py``) builds :class:`Settings`
+and passes it down; nothing reads the environment anywhere else. A bad value fails at start
+with one readable line (:func:`load_settings` turns pydantic's error into :class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./concur-scim.db"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line meant for a human."""
+
+
+class Settings(BaseSettings):
+    """Server configuration; every field can be set as ``CONCUR_SCIM_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="CONCUR_SCIM_", extra="ignore")
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite:///path.db (default) or postgresql+psycopg://...",
+    )
+    bearer_token: SecretStr | None = Field(
+        default=None,
+        description="Static bearer token for the default company (Entra's 'Secret Token').",
+    )
+    company_id: uuid.UUID | None = Field(
+        default=None, description="UUID of the default company; generated and stored if unset."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    max_page_size: int = Field(default=1000, ge=1, le=100_000)
+    default_page_size: int = Field(default=100, ge=1, le=100_000)
+    max_payload_bytes: int = Field(default=1_048_576, ge=1024)
+    bulk_max_operations: int = Field(default=1000, ge=1)
+    log_level: str = Field(default="info", pattern=r"^(critical|error|warning|info|debug)$")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the store is the embedded SQLite database."""
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file (None for PostgreSQL or an in-memory database)."""
+        if not self.is_sqlite:
+            return None
+        raw = self.database_url.split("///", 1)[-1]
+        return None if raw in ("", ":memory:") else Path(raw)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build :class:`Settings` from the environment plus explicit overrides.
+
+    Raises :class:`ConfigError` with one line naming the bad variable and why.
+    """
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"invalid setting CONCUR_SCIM_{field.upper()}: {first['msg']}"
+        ) from None

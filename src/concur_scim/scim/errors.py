@@ -1,0 +1,182 @@
+"""The SCIM error tree (RFC 7644 §3.12), raised everywhere and rendered once.
+
+Every error a client can cause is one of these classes; each carries the HTTP status and
+the RFC 7644 ``scimType`` it maps to. The API layer turns them into a SCIM Error body in
+exactly one place (``api/responses.py``); the provisioning worker uses the same
+:meth:`ScimError.to_body` so a stored failure reads like an HTTP one.
+
+::
+
+    ScimError (status, scim_type, detail)
+    ├── BadRequest                400, no scimType
+    │   ├── InvalidFilter         400 invalidFilter
+    │   ├── TooMany               400 tooMany
+    │   ├── InvalidSyntax         400 invalidSyntax
+    │   ├── InvalidPath           400 invalidPath
+    │   ├── NoTarget              400 noTarget
+    │   ├── InvalidValue          400 invalidValue
+    │   ├── InvalidVersion        400 invalidVersion
+    │   ├── Mutability            400 mutability
+    │   ├── Sensitive             400 sensitive
+    │   └── InvalidCursor         400 invalidCursor (RFC 9865 §6)
+    ├── Unauthorized              401
+    ├── Forbidden                 403
+    ├── NotFound                  404
+    ├── MethodNotAllowed          405
+    ├── Uniqueness                409 uniqueness
+    ├── PreconditionFailed        412
+    ├── PayloadTooLarge           413
+    ├── TooManyRequests           429
+    ├── InternalError             500
+    └── NotImplementedYet         501
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+class ScimError(Exception):
+    """Base of every client-visible error; ``detail`` is safe to show to the client."""
+
+    status: ClassVar[int] = 400
+    scim_type: ClassVar[str | None] = None
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def to_body(self) -> dict[str, Any]:
+        """The RFC 7644 §3.12 Error resource; ``status`` is a string, as the RFC shows."""
+        body: dict[str, Any] = {"schemas": [ERROR_URN], "status": str(self.status)}
+        if self.scim_type:
+            body["scimType"] = self.scim_type
+        body["detail"] = self.detail
+        return body
+
+
+class BadRequest(ScimError):
+    """400 with no more precise scimType."""
+
+
+class InvalidFilter(BadRequest):
+    """The filter syntax was invalid or an attribute/operator is not supported."""
+
+    scim_type = "invalidFilter"
+
+
+class TooMany(BadRequest):
+    """The query would return more results than the server allows."""
+
+    scim_type = "tooMany"
+
+
+class InvalidSyntax(BadRequest):
+    """The request body is not parsable or does not follow the message schema."""
+
+    scim_type = "invalidSyntax"
+
+
+class InvalidPath(BadRequest):
+    """A PATCH ``path`` is malformed or names an attribute the schema does not have."""
+
+    scim_type = "invalidPath"
+
+
+class NoTarget(BadRequest):
+    """A PATCH ``path`` matched nothing where the operation needs a target."""
+
+    scim_type = "noTarget"
+
+
+class InvalidValue(BadRequest):
+    """A value is missing, of the wrong type or otherwise unacceptable."""
+
+    scim_type = "invalidValue"
+
+
+class InvalidVersion(BadRequest):
+    """The SCIM protocol version is not supported."""
+
+    scim_type = "invalidVersion"
+
+
+class Mutability(BadRequest):
+    """The request tried to change a readOnly or immutable attribute."""
+
+    scim_type = "mutability"
+
+
+class Sensitive(BadRequest):
+    """Sensitive data was sent in the URI."""
+
+    scim_type = "sensitive"
+
+
+class InvalidCursor(BadRequest):
+    """The pagination cursor is malformed or expired (RFC 9865 §6)."""
+
+    scim_type = "invalidCursor"
+
+
+class Unauthorized(ScimError):
+    """Missing or invalid credentials; rendered with ``WWW-Authenticate: Bearer``."""
+
+    status = 401
+
+
+class Forbidden(ScimError):
+    """Authenticated, but not allowed to do this."""
+
+    status = 403
+
+
+class NotFound(ScimError):
+    """The resource or endpoint does not exist (for this company)."""
+
+    status = 404
+
+
+class MethodNotAllowed(ScimError):
+    """The endpoint exists but does not accept this method."""
+
+    status = 405
+
+
+class Uniqueness(ScimError):
+    """A unique attribute (userName, externalId, displayName) is already taken."""
+
+    status = 409
+    scim_type = "uniqueness"
+
+
+class PreconditionFailed(ScimError):
+    """``If-Match`` named a version that is no longer current (RFC 7644 §3.14)."""
+
+    status = 412
+
+
+class PayloadTooLarge(ScimError):
+    """The request body exceeds the advertised limit."""
+
+    status = 413
+
+
+class TooManyRequests(ScimError):
+    """The client is throttled; rendered with an integer ``Retry-After``."""
+
+    status = 429
+
+
+class InternalError(ScimError):
+    """An unexpected server failure; the detail never carries exception text."""
+
+    status = 500
+
+
+class NotImplementedYet(ScimError):
+    """The operation is valid SCIM but this server does not offer it."""
+
+    status = 501

@@ -1,0 +1,220 @@
+"""Turn a client's resource JSON into the stored document, or raise a SCIM error.
+
+One function, :func:`normalize_resource`, serves POST, PUT and the result of PATCH, so the
+same tolerance and the same checks apply whichever way a value arrives:
+
+- read-only attributes (``id``, ``meta``, ``groups``) and ``schemas`` are dropped, so a PUT
+  may carry back what the client just read (Okta's App Integration Wizard; idp-clients.md
+  §2.2); ``password`` (writeOnly) is accepted and discarded: this server authenticates no
+  end users;
+- unknown attributes and unknown schema URNs are ignored (RFC 7644 §3.3 lets a service
+  provider ignore what it does not know; Entra and SAP IPS send extra URNs);
+- booleans sent as strings (``"False"``) become booleans (Entra, idp-clients.md §1.3e);
+- ``manager`` may be a bare id, an object or a one-element list (idp-clients.md §1.3f);
+- null, ``""``, ``[]`` and ``{}`` mean "unassigned" and are not stored (RFC 7643 §2.5);
+- attribute names are matched case-insensitively and stored under their canonical names.
+
+The stored document has no ``id``/``meta``/``schemas``/``groups``; extensions sit under their
+URN. Raises :class:`~concur_scim.scim.errors.InvalidValue` or ``InvalidSyntax``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from concur_scim.scim.errors import InvalidSyntax, InvalidValue
+from concur_scim.scim.registry import ENTERPRISE_USER, AttributeDef, ResourceSchema, SchemaDef
+
+# Columns backed by a VARCHAR(512); longer values must be refused before the database does.
+INDEXED_MAX_LENGTH = 512
+INDEXED_ATTRIBUTES = frozenset({"username", "externalid", "displayname", "employeenumber"})
+MAX_STRING_LENGTH = 8192
+MAX_MULTI_VALUES = 1000
+DROPPED = frozenset({"id", "meta", "schemas", "groups"})
+
+
+class _Missing:
+    """Marker for "no value": the key is left out of the stored document."""
+
+
+MISSING = _Missing()
+
+
+def normalize_resource(payload: Any, resource: ResourceSchema) -> dict[str, Any]:
+    """The canonical stored document for ``payload`` (a POST/PUT body or a patched document).
+
+    Raises InvalidSyntax when ``payload`` is not a JSON object and InvalidValue when a value
+    has the wrong type or a required attribute is missing.
+    """
+    if not isinstance(payload, dict):
+        raise InvalidSyntax("the request body must be a JSON object")
+    doc: dict[str, Any] = {}
+    for key, value in payload.items():
+        if not isinstance(key, str) or key.lower() in DROPPED:
+            continue
+        schema, rest = resource.split_urn(key)
+        if key.lower().startswith("urn:") and schema is resource.core and rest == key:
+            continue  # an extension this server does not serve (e.g. Entra's ADSCIM URN)
+        if rest == "":
+            _merge_schema_object(doc, schema, value, resource)
+            continue
+        _set_attribute(doc, schema, rest, value, resource)
+    for attr in resource.core.attributes:
+        if attr.required and attr.name not in doc:
+            raise InvalidValue(f"'{attr.name}' is required")
+    return doc
+
+
+def _merge_schema_object(
+    doc: dict[str, Any], schema: SchemaDef, value: Any, resource: ResourceSchema
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{schema.urn}' must be an object")
+    for key, sub_value in value.items():
+        if isinstance(key, str):
+            _set_attribute(doc, schema, key, sub_value, resource)
+
+
+def _set_attribute(
+    doc: dict[str, Any], schema: SchemaDef, name: str, value: Any, resource: ResourceSchema
+) -> None:
+    head, _, sub = name.partition(".")
+    attr = schema.attribute(head)
+    if attr is None or attr.name.lower() in DROPPED or attr.mutability == "readOnly":
+        return
+    if attr.mutability == "writeOnly":
+        return
+    target = doc if schema is resource.core else doc.setdefault(schema.urn, {})
+    if sub:
+        sub_attr = attr.sub(sub)
+        if sub_attr is None or attr.multi_valued:
+            return
+        value = {sub_attr.name: value}
+        existing = target.get(attr.name)
+        if isinstance(existing, dict):
+            value = {**existing, **value}
+    coerced = coerce_value(value, attr, schema.urn)
+    if coerced is MISSING:
+        target.pop(attr.name, None)
+    else:
+        target[attr.name] = coerced
+    if schema is not resource.core and not target:
+        doc.pop(schema.urn, None)
+
+
+def coerce_value(value: Any, attr: AttributeDef, urn: str = "") -> Any:
+    """``value`` converted to the JSON type ``attr`` declares, or MISSING when unassigned."""
+    if value is None:
+        return MISSING
+    if attr.multi_valued:
+        items = value if isinstance(value, list) else [value]
+        if len(items) > MAX_MULTI_VALUES:
+            raise InvalidValue(f"'{attr.name}' has more than {MAX_MULTI_VALUES} values")
+        out = [v for v in (_coerce_single(i, attr, urn) for i in items) if v is not MISSING]
+        if not out:
+            return MISSING
+        if attr.type == "complex":
+            _check_one_primary(out, attr)
+        return out
+    if isinstance(value, list) and attr.type == "complex" and len(value) == 1:
+        value = value[0]  # manager sent as a one-element list (Entra's older docs)
+    return _coerce_single(value, attr, urn)
+
+
+def _check_one_primary(items: list[Any], attr: AttributeDef) -> None:
+    if sum(1 for i in items if isinstance(i, dict) and i.get("primary") is True) > 1:
+        raise InvalidValue(f"at most one value of '{attr.name}' may be primary (RFC 7643 §2.4)")
+
+
+def _coerce_single(value: Any, attr: AttributeDef, urn: str) -> Any:
+    if value is None:
+        return MISSING
+    if attr.type == "complex":
+        return _coerce_complex(value, attr, urn)
+    if attr.type == "boolean":
+        return _coerce_boolean(value, attr)
+    if attr.type in ("integer", "decimal"):
+        return _coerce_number(value, attr)
+    if attr.type == "dateTime":
+        return _coerce_datetime(value, attr)
+    return _coerce_string(value, attr)
+
+
+def _coerce_complex(value: Any, attr: AttributeDef, urn: str) -> Any:
+    if isinstance(value, str) and attr.name == "manager" and urn == ENTERPRISE_USER:
+        value = {"value": value}  # Entra sends the manager as a bare id
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{attr.name}' must be an object")
+    out: dict[str, Any] = {}
+    for key, sub_value in value.items():
+        sub = attr.sub(key) if isinstance(key, str) else None
+        if sub is None or sub.mutability == "readOnly" and attr.name == "manager":
+            continue
+        coerced = _coerce_single(sub_value, sub, urn)
+        if coerced is not MISSING:
+            out[sub.name] = coerced
+    return out or MISSING
+
+
+def _coerce_boolean(value: Any, attr: AttributeDef) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InvalidValue(f"'{attr.name}' must be a boolean")
+
+
+def _coerce_number(value: Any, attr: AttributeDef) -> Any:
+    if isinstance(value, bool):
+        raise InvalidValue(f"'{attr.name}' must be a number")
+    try:
+        number = int(value) if attr.type == "integer" else float(value)
+    except (TypeError, ValueError):
+        raise InvalidValue(f"'{attr.name}' must be {'an integer' if attr.type == 'integer' else 'a number'}") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise InvalidValue(f"'{attr.name}' must be a finite number")
+    return number
+
+
+def _coerce_datetime(value: Any, attr: AttributeDef) -> Any:
+    if isinstance(value, str) and value == "":
+        return MISSING
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise InvalidValue(f"'{attr.name}' must be an RFC 3339 date-time")
+    return format_datetime(parsed)
+
+
+def _coerce_string(value: Any, attr: AttributeDef) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidValue(f"'{attr.name}' must be a string")
+    if value == "":
+        return MISSING
+    limit = INDEXED_MAX_LENGTH if attr.name.lower() in INDEXED_ATTRIBUTES else MAX_STRING_LENGTH
+    if len(value) > limit:
+        raise InvalidValue(f"'{attr.name}' is longer than {limit} characters")
+    if "\x00" in value:
+        raise InvalidValue(f"'{attr.name}' contains a NUL character")
+    return value
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """Parse an RFC 3339 / ISO 8601 date-time (``Z`` or an offset; naive means UTC)."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_datetime(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` (what every response carries)."""
+    utc = moment.astimezone(UTC)
+    # Always with milliseconds, so that stored values sort lexicographically in time order.
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

@@ -1,0 +1,108 @@
+"""User use-cases shared by every dialect and by the provisioning worker.
+
+Each function takes the caller's open connection (the caller owns the transaction and
+commits) and the caller's company; none commits. Errors are SCIM errors (scim/errors.py).
+RFC 7644 §3.3 (create), §3.4.1 (get), §3.5.1 (replace), §3.5.2 (patch), §3.6 (delete).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection
+
+from concur_scim.scim.errors import NotFound
+from concur_scim.scim.patch import apply_patch, parse_patch_request
+from concur_scim.scim.registry import user_schema
+from concur_scim.scim.validation import normalize_resource
+from concur_scim.services.common import Clock, check_if_match, uniqueness_error
+from concur_scim.store import groups as group_store
+from concur_scim.store import users as store
+from concur_scim.store.errors import Conflict
+from concur_scim.store.paging import ListQuery
+from concur_scim.store.records import Page, ResourceRecord
+
+
+def create_user(conn: Connection, company_id: str, payload: Any, clock: Clock) -> ResourceRecord:
+    """Create a user from a POST body; a user without ``active`` is created active.
+
+    Raises InvalidSyntax/InvalidValue for a bad body and Uniqueness (409) when userName,
+    externalId or employeeNumber is taken.
+    """
+    doc = normalize_resource(payload, user_schema())
+    doc.setdefault("active", True)
+    try:
+        return store.insert_user(conn, company_id, str(uuid.uuid4()), doc, clock())
+    except Conflict as conflict:
+        raise uniqueness_error(conflict, "user") from None
+
+
+def get_user(conn: Connection, company_id: str, user_id: str) -> ResourceRecord:
+    """The user, or NotFound (404)."""
+    record = store.get_user(conn, company_id, user_id)
+    if record is None:
+        raise NotFound(f"user {user_id} not found")
+    return record
+
+
+def replace_user(
+    conn: Connection, company_id: str, user_id: str, payload: Any, clock: Clock,
+    if_match: str | None = None,
+) -> ResourceRecord:
+    """Replace the user's writable attributes with the PUT body (RFC 7644 §3.5.1).
+
+    Read-only attributes in the body (``id``, ``meta``, ``groups``) are ignored, so a client
+    may send back what it read. An unchanged document keeps its version.
+    """
+    record = get_user(conn, company_id, user_id)
+    check_if_match(record, if_match)
+    doc = normalize_resource(payload, user_schema())
+    doc.setdefault("active", record.doc.get("active", True))
+    return _store(conn, record, doc, clock)
+
+
+def patch_user(
+    conn: Connection, company_id: str, user_id: str, body: Any, clock: Clock,
+    if_match: str | None = None,
+) -> ResourceRecord:
+    """Apply a PatchOp message atomically (RFC 7644 §3.5.2); nothing changes on error."""
+    schema = user_schema()
+    operations = parse_patch_request(body, schema)
+    record = get_user(conn, company_id, user_id)
+    check_if_match(record, if_match)
+    patched = apply_patch(record.doc, operations, schema, resource_id=record.id)
+    return _store(conn, record, normalize_resource(patched, schema), clock)
+
+
+def _store(conn: Connection, record: ResourceRecord, doc: dict[str, Any], clock: Clock) -> ResourceRecord:
+    if doc == record.doc:
+        return record
+    try:
+        return store.update_user(conn, record, doc, clock())
+    except Conflict as conflict:
+        raise uniqueness_error(conflict, "user") from None
+
+
+def delete_user(conn: Connection, company_id: str, user_id: str, if_match: str | None = None) -> None:
+    """Hard-delete the user and its memberships; NotFound if absent."""
+    record = get_user(conn, company_id, user_id)
+    check_if_match(record, if_match)
+    store.delete_user(conn, company_id, user_id)
+
+
+def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
+    """A page of users matching ``query`` (filter compiled to SQL by the store)."""
+    return store.list_users(conn, company_id, query)
+
+
+def attach_groups(conn: Connection, records: list[ResourceRecord]) -> list[ResourceRecord]:
+    """``records`` with their read-only ``groups`` attribute loaded (one query for all)."""
+    by_user = group_store.load_user_groups(conn, [r.id for r in records])
+    return [_with(r, groups=by_user[r.id]) for r in records]
+
+
+def _with(record: ResourceRecord, **changes: Any) -> ResourceRecord:
+    from dataclasses import replace
+
+    return replace(record, **changes)

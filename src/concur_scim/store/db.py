@@ -1,0 +1,68 @@
+"""Engine construction and the unit of work.
+
+The caller owns the transaction (DESIGN "Layers"): a request dependency or the worker opens
+:func:`unit_of_work`; repositories only execute and flush. On SQLite the engine runs in WAL
+mode with a busy timeout, and a unit of work opened for writing starts with ``BEGIN
+IMMEDIATE`` so that two writers queue on the busy timeout instead of one failing with
+``SQLITE_BUSY`` when it upgrades a read transaction to a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_db_engine(database_url: str) -> Engine:
+    """An engine for ``database_url`` configured for this server's access pattern."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    memory = url.database in (None, "", ":memory:")
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        poolclass=StaticPool if memory else None,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own implicit
+        # BEGIN is deferred, which is what makes read-then-write transactions fail).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # LIKE must honour caseExact; case-insensitive comparisons lower() both sides.
+        cursor.execute("PRAGMA case_sensitive_like=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("concur_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def unit_of_work(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    """One transaction: committed when the block ends normally, rolled back on any error.
+
+    ``write=True`` takes SQLite's write lock up front (no-op hint on PostgreSQL).
+    """
+    with engine.connect() as raw:
+        conn = raw.execution_options(concur_write=write) if write else raw
+        with conn.begin():
+            yield conn

@@ -1,0 +1,206 @@
+"""The group repository, including membership as rows of ``group_members``.
+
+Adding or removing members touches only the named rows (plus one version bump of the
+group row), so its cost does not depend on the group's size; members are read only when a
+response includes them. Functions take the caller's connection and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from concur_scim.scim.errors import InvalidFilter
+from concur_scim.scim.filter_ast import Compare, Present
+from concur_scim.scim.registry import group_schema
+from concur_scim.store.errors import Conflict
+from concur_scim.store.filter_sql import ColumnMap, Condition
+from concur_scim.store.paging import ListQuery, row_to_record, run_list
+from concur_scim.store.records import Page, ResourceRecord
+from concur_scim.store.tables import group_members, groups, users
+
+
+def _members_condition(expr: Compare | Present) -> Condition:
+    """``members[value eq "<id>"]`` / ``members.value eq``: a direct member lookup by index."""
+    member = select(group_members.c.member_id).where(group_members.c.group_id == groups.c.id)
+    if isinstance(expr, Present):
+        return exists(member)
+    if expr.op != "eq" or not isinstance(expr.value, str):
+        raise InvalidFilter("members supports only eq with a member id")
+    return exists(member.where(group_members.c.member_id == expr.value))
+
+
+GROUP_COLUMNS = ColumnMap(
+    doc=groups.c.doc,
+    resource_type="Group",
+    columns={
+        "id": (groups.c.id, False),
+        "displayname": (groups.c.display_name_key, True),
+        "externalid": (groups.c.external_id, False),
+        "meta.created": (groups.c.created, False),
+        "meta.lastmodified": (groups.c.last_modified, False),
+    },
+    special={"members.value": _members_condition},
+)
+
+
+def _columns(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "display_name": doc["displayName"],
+        "display_name_key": doc["displayName"].lower(),
+        "external_id": doc.get("externalId"),
+        "doc": {k: v for k, v in doc.items() if k != "members"},
+    }
+
+
+def _check_unique(conn: Connection, company_id: str, cols: dict[str, Any], own_id: str) -> None:
+    scope = (groups.c.company_id == company_id, groups.c.id != own_id)
+    if conn.execute(select(groups.c.id).where(
+        *scope, groups.c.display_name_key == cols["display_name_key"]).limit(1)).first():
+        raise Conflict("displayName")
+    if cols["external_id"] is not None and conn.execute(select(groups.c.id).where(
+        *scope, groups.c.external_id == cols["external_id"]).limit(1)).first():
+        raise Conflict("externalId")
+
+
+def insert_group(
+    conn: Connection, company_id: str, group_id: str, doc: dict[str, Any], now: datetime
+) -> ResourceRecord:
+    """Insert a group row (members are added separately); raises :class:`Conflict`."""
+    cols = _columns(doc)
+    _check_unique(conn, company_id, cols, group_id)
+    try:
+        conn.execute(groups.insert().values(
+            id=group_id, company_id=company_id, created=now, last_modified=now, version=1, **cols
+        ))
+    except IntegrityError:
+        raise Conflict(None) from None
+    found = get_group(conn, company_id, group_id)
+    assert found is not None
+    return found
+
+
+def get_group(conn: Connection, company_id: str, group_id: str) -> ResourceRecord | None:
+    """The group ``group_id`` of ``company_id`` without its members, or None."""
+    row = conn.execute(select(groups).where(
+        groups.c.id == group_id, groups.c.company_id == company_id
+    )).first()
+    return row_to_record(row) if row else None
+
+
+def update_group(
+    conn: Connection, record: ResourceRecord, doc: dict[str, Any] | None, now: datetime
+) -> ResourceRecord:
+    """Bump the group's version; store ``doc`` too when given. Raises :class:`Conflict`."""
+    values: dict[str, Any] = {"last_modified": now, "version": groups.c.version + 1}
+    if doc is not None:
+        cols = _columns(doc)
+        _check_unique(conn, record.company_id, cols, record.id)
+        values.update(cols)
+    try:
+        conn.execute(update(groups).where(groups.c.id == record.id).values(**values))
+    except IntegrityError:
+        raise Conflict(None) from None
+    found = get_group(conn, record.company_id, record.id)
+    assert found is not None
+    return found
+
+
+def delete_group(conn: Connection, company_id: str, group_id: str) -> bool:
+    """Delete the group, its member rows and its own memberships; False if absent."""
+    conn.execute(delete(group_members).where(group_members.c.group_id == group_id,
+                                             group_members.c.company_id == company_id))
+    result = conn.execute(delete(groups).where(
+        groups.c.id == group_id, groups.c.company_id == company_id
+    ))
+    if not result.rowcount:
+        return False
+    conn.execute(delete(group_members).where(group_members.c.member_id == group_id))
+    return True
+
+
+def list_groups(conn: Connection, company_id: str, query: ListQuery) -> Page:
+    """A page of groups of ``company_id`` matching ``query`` (members not loaded)."""
+    return run_list(conn, groups, [groups.c.company_id == company_id], query,
+                    group_schema(), GROUP_COLUMNS)
+
+
+def member_types(conn: Connection, company_id: str, ids: list[str]) -> dict[str, str]:
+    """``{id: "User" | "Group"}`` for those of ``ids`` that exist in ``company_id``."""
+    if not ids:
+        return {}
+    found = {r.id: "User" for r in conn.execute(select(users.c.id).where(
+        users.c.company_id == company_id, users.c.id.in_(ids), users.c.deleted_at.is_(None)))}
+    found.update({r.id: "Group" for r in conn.execute(select(groups.c.id).where(
+        groups.c.company_id == company_id, groups.c.id.in_(ids)))})
+    return found
+
+
+def add_members(
+    conn: Connection, company_id: str, group_id: str, members: dict[str, str], now: datetime
+) -> None:
+    """Add ``{member_id: type}`` rows; members already present are left as they are."""
+    if not members:
+        return
+    rows = [{"group_id": group_id, "member_id": m, "company_id": company_id,
+             "member_type": t, "added": now} for m, t in members.items()]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(dialect.insert(group_members).values(rows).on_conflict_do_nothing())
+
+
+def remove_members(conn: Connection, group_id: str, member_ids: Iterable[str]) -> None:
+    """Delete the named member rows of ``group_id`` (absent ones are ignored)."""
+    ids = list(member_ids)
+    if ids:
+        conn.execute(delete(group_members).where(
+            group_members.c.group_id == group_id, group_members.c.member_id.in_(ids)))
+
+
+def clear_members(conn: Connection, group_id: str) -> None:
+    """Delete every member row of ``group_id``."""
+    conn.execute(delete(group_members).where(group_members.c.group_id == group_id))
+
+
+def load_members(conn: Connection, group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Members of each group as SCIM ``members`` values (without ``$ref``), in join order."""
+    out: dict[str, list[dict[str, Any]]] = {g: [] for g in group_ids}
+    if not group_ids:
+        return out
+    gm = group_members
+    member_group = groups.alias("member_group")
+    stmt = (
+        select(gm.c.group_id, gm.c.member_id, gm.c.member_type,
+               users.c.display_name, users.c.user_name, member_group.c.display_name.label("gname"))
+        .select_from(gm.outerjoin(users, users.c.id == gm.c.member_id)
+                     .outerjoin(member_group, member_group.c.id == gm.c.member_id))
+        .where(gm.c.group_id.in_(group_ids))
+        .order_by(gm.c.group_id, gm.c.added, gm.c.member_id)
+    )
+    for row in conn.execute(stmt):
+        display = row.gname if row.member_type == "Group" else (row.display_name or row.user_name)
+        member = {"value": row.member_id, "type": row.member_type}
+        if display:
+            member["display"] = display
+        out[row.group_id].append(member)
+    return out
+
+
+def load_user_groups(conn: Connection, user_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Direct groups of each user as SCIM ``groups`` values (RFC 7643 §4.1.2)."""
+    out: dict[str, list[dict[str, Any]]] = {u: [] for u in user_ids}
+    if not user_ids:
+        return out
+    stmt = (
+        select(group_members.c.member_id, groups.c.id, groups.c.display_name)
+        .join(groups, groups.c.id == group_members.c.group_id)
+        .where(group_members.c.member_id.in_(user_ids))
+        .order_by(groups.c.display_name_key)
+    )
+    for row in conn.execute(stmt):
+        out[row.member_id].append({"value": row.id, "display": row.display_name, "type": "direct"})
+    return out

@@ -1,0 +1,109 @@
+"""The schema of the store (SQLAlchemy Core tables); Alembic migrations mirror it exactly.
+
+Design notes (docs/architecture.md, "Data"):
+
+- Every table carries ``company_id``; every repository query filters on it.
+- Public ids are UUID strings; ``seq`` is an internal, monotonically increasing surrogate key
+  that gives a stable creation order for index paging and an O(page) keyset for cursors.
+- Attributes that IdPs filter on at every sync are real, indexed columns (``user_name_key``,
+  ``external_id``, ``employee_number``, ``display_name_key``); the whole SCIM document is kept
+  as JSON (JSONB on PostgreSQL) for everything else.
+- ``user_name_key`` is the case-folded userName with a global unique constraint: userName is
+  unique across all companies (reference/concur-v4.md §6.1) and case-insensitive (RFC 7643
+  §4.1.1), and the constraint is what stops two concurrent creates from both winning.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Seq = BigInteger().with_variant(Integer(), "sqlite")
+Document = JSON().with_variant(JSONB(), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+companies = Table(
+    "companies",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created", Timestamp, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("user_name", String(512), nullable=False),
+    Column("user_name_key", String(512), nullable=False, unique=True),
+    Column("external_id", String(512)),
+    Column("employee_number", String(512)),
+    Column("display_name", String(512)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created", Timestamp, nullable=False),
+    Column("last_modified", Timestamp, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("deleted_at", Timestamp),
+    Column("doc", Document, nullable=False),
+    UniqueConstraint("company_id", "external_id"),
+    UniqueConstraint("company_id", "employee_number"),
+    Index(None, "company_id", "seq"),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("display_name", String(512), nullable=False),
+    Column("display_name_key", String(512), nullable=False),
+    Column("external_id", String(512)),
+    Column("created", Timestamp, nullable=False),
+    Column("last_modified", Timestamp, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("doc", Document, nullable=False),
+    UniqueConstraint("company_id", "display_name_key"),
+    UniqueConstraint("company_id", "external_id"),
+    Index(None, "company_id", "seq"),
+)
+
+# One row per (group, member): adding or removing one member is one indexed row write,
+# whatever the group's size. member_id is a user id or a group id (RFC 7643 §4.2 allows
+# nested groups); member_type says which.
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("group_id", String(36), ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_id", String(36), primary_key=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("member_type", String(8), nullable=False),
+    Column("added", Timestamp, nullable=False),
+    Index(None, "member_id"),
+)

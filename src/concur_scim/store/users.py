@@ -1,0 +1,178 @@
+"""The user repository: rows of ``users`` in, :class:`ResourceRecord` out.
+
+Every function takes the caller's connection (the caller owns the transaction) and the
+caller's ``company_id``; none commits. Uniqueness is checked first for a precise message and
+enforced by the unique constraints, which decide races between concurrent writers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from concur_scim.scim.filter_ast import Compare, Present
+from concur_scim.scim.errors import InvalidFilter
+from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER, user_schema
+from concur_scim.store.errors import Conflict
+from concur_scim.store.filter_sql import ColumnMap, Condition
+from concur_scim.store.paging import ListQuery, row_to_record, run_list
+from concur_scim.store.records import Page, ResourceRecord
+from concur_scim.store.tables import group_members, users
+
+
+def _schemas_condition(expr: Compare | Present) -> Condition:
+    """``schemas eq "<urn>"``: the core URN always, the enterprise URN when its data exists."""
+    if isinstance(expr, Present):
+        return users.c.id.is_not(None)
+    if expr.op != "eq" or not isinstance(expr.value, str):
+        raise InvalidFilter("schemas supports only eq with a schema URN")
+    urn = expr.value.lower()
+    if urn == CORE_USER.lower():
+        return users.c.id.is_not(None)
+    if urn == ENTERPRISE_USER.lower():
+        return users.c.doc[(ENTERPRISE_USER,)].as_string().is_not(None)
+    return users.c.id.is_(None)
+
+
+def _groups_condition(expr: Compare | Present) -> Condition:
+    """``groups.value eq "<group id>"``: the user is a direct member of that group."""
+    member = select(group_members.c.group_id).where(group_members.c.member_id == users.c.id)
+    if isinstance(expr, Present):
+        return exists(member)
+    if expr.op != "eq" or not isinstance(expr.value, str):
+        raise InvalidFilter("groups supports only eq with a group id")
+    return exists(member.where(group_members.c.group_id == expr.value))
+
+
+USER_COLUMNS = ColumnMap(
+    doc=users.c.doc,
+    resource_type="User",
+    columns={
+        "id": (users.c.id, False),
+        "username": (users.c.user_name_key, True),
+        "externalid": (users.c.external_id, False),
+        "active": (users.c.active, False),
+        "meta.created": (users.c.created, False),
+        "meta.lastmodified": (users.c.last_modified, False),
+        f"{ENTERPRISE_USER.lower()}:employeenumber": (users.c.employee_number, False),
+    },
+    special={"schemas": _schemas_condition, "groups.value": _groups_condition},
+)
+
+
+def user_name_key(user_name: str) -> str:
+    """The case-folded form under which userName is unique (RFC 7643 §4.1.1)."""
+    return user_name.lower()
+
+
+def _columns(doc: dict[str, Any]) -> dict[str, Any]:
+    enterprise = doc.get(ENTERPRISE_USER) or {}
+    return {
+        "user_name": doc["userName"],
+        "user_name_key": user_name_key(doc["userName"]),
+        "external_id": doc.get("externalId"),
+        "employee_number": enterprise.get("employeeNumber"),
+        "display_name": doc.get("displayName"),
+        "active": bool(doc.get("active", True)),
+        "doc": doc,
+    }
+
+
+def _check_unique(conn: Connection, company_id: str, cols: dict[str, Any], own_id: str) -> None:
+    checks = (
+        ("userName", users.c.user_name_key == cols["user_name_key"]),
+        ("externalId", (users.c.company_id == company_id)
+         & (users.c.external_id == cols["external_id"])),
+        ("employeeNumber", (users.c.company_id == company_id)
+         & (users.c.employee_number == cols["employee_number"])),
+    )
+    for field, condition in checks:
+        if field != "userName" and cols[field_column(field)] is None:
+            continue
+        if conn.execute(select(users.c.id).where(condition, users.c.id != own_id).limit(1)).first():
+            raise Conflict(field)
+
+
+def field_column(field: str) -> str:
+    """The column holding the unique attribute ``field``."""
+    return {"userName": "user_name_key", "externalId": "external_id",
+            "employeeNumber": "employee_number"}[field]
+
+
+def insert_user(
+    conn: Connection, company_id: str, user_id: str, doc: dict[str, Any], now: datetime
+) -> ResourceRecord:
+    """Insert a new user; raises :class:`Conflict` when a unique attribute is taken."""
+    cols = _columns(doc)
+    _check_unique(conn, company_id, cols, user_id)
+    try:
+        conn.execute(users.insert().values(
+            id=user_id, company_id=company_id, created=now, last_modified=now, version=1, **cols
+        ))
+    except IntegrityError:
+        raise Conflict(None) from None
+    found = get_user(conn, company_id, user_id)
+    assert found is not None
+    return found
+
+
+def get_user(conn: Connection, company_id: str, user_id: str) -> ResourceRecord | None:
+    """The live user ``user_id`` of ``company_id``, or None."""
+    row = conn.execute(select(users).where(
+        users.c.id == user_id, users.c.company_id == company_id, users.c.deleted_at.is_(None)
+    )).first()
+    return row_to_record(row) if row else None
+
+
+def update_user(
+    conn: Connection, record: ResourceRecord, doc: dict[str, Any], now: datetime
+) -> ResourceRecord:
+    """Store ``doc`` as the next version of ``record``; raises :class:`Conflict`."""
+    cols = _columns(doc)
+    _check_unique(conn, record.company_id, cols, record.id)
+    try:
+        conn.execute(update(users).where(users.c.id == record.id).values(
+            last_modified=now, version=users.c.version + 1, **cols
+        ))
+    except IntegrityError:
+        raise Conflict(None) from None
+    found = get_user(conn, record.company_id, record.id)
+    assert found is not None
+    return found
+
+
+def delete_user(conn: Connection, company_id: str, user_id: str) -> bool:
+    """Hard-delete the user and its group memberships; False if it did not exist."""
+    result = conn.execute(delete(users).where(
+        users.c.id == user_id, users.c.company_id == company_id
+    ))
+    if not result.rowcount:
+        return False
+    conn.execute(delete(group_members).where(group_members.c.member_id == user_id))
+    return True
+
+
+def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
+    """A page of live users of ``company_id`` matching ``query``."""
+    scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
+    return run_list(conn, users, scope, query, user_schema(), USER_COLUMNS)
+
+
+def existing_user_ids(conn: Connection, company_id: str, ids: list[str]) -> set[str]:
+    """Which of ``ids`` are live users of ``company_id``."""
+    if not ids:
+        return set()
+    rows = conn.execute(select(users.c.id).where(
+        users.c.company_id == company_id, users.c.id.in_(ids), users.c.deleted_at.is_(None)
+    ))
+    return {r.id for r in rows}
+
+
+def count_users(conn: Connection, company_id: str) -> int:
+    """How many live users ``company_id`` has."""
+    return conn.execute(select(func.count()).select_from(users).where(
+        users.c.company_id == company_id, users.c.deleted_at.is_(None)
+    )).scalar_one()

@@ -1,0 +1,78 @@
+"""Shared fixtures: every API test runs against real SQLite and real PostgreSQL.
+
+The PostgreSQL cluster is started once per session (tests/support/pgcluster.py) unless
+``CONCUR_SCIM_TEST_PG_URL`` names one; it is never skipped. Both databases are migrated by
+Alembic exactly as in production. Each backend gets one application; rows written by a test
+are deleted after it, so tests do not see each other's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, delete
+from support.pgcluster import running_cluster
+
+from concur_scim.app import create_app
+from concur_scim.config import Settings
+from concur_scim.store.db import create_db_engine
+from concur_scim.store.migrate import upgrade
+from concur_scim.store.tables import group_members, groups, users
+
+TOKEN = "test-token"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A migrated PostgreSQL database for this session."""
+    with running_cluster() as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database URL, once per backend."""
+    if request.param == "postgresql":
+        url: str = request.getfixturevalue("pg_url")
+        return url
+    path: Path = tmp_path_factory.mktemp("sqlite") / "test.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    """Settings for the test application of one backend."""
+    return Settings(database_url=database_url, bearer_token=TOKEN, max_payload_bytes=262_144)
+
+
+@pytest.fixture(scope="session")
+def session_client(settings: Settings) -> Iterator[TestClient]:
+    """One running application (lifespan entered) per backend."""
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
+    with TestClient(app, headers=headers, raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """A direct engine on the test database, for assertions about what is stored."""
+    eng = create_db_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def client(session_client: TestClient, engine: Engine) -> Iterator[TestClient]:
+    """The backend's client; the rows this test wrote are deleted afterwards."""
+    yield session_client
+    with engine.begin() as conn:
+        for table in (group_members, groups, users):
+            conn.execute(delete(table))
