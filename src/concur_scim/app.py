@@ -38,7 +38,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         with unit_of_work(engine, write=True) as conn:
             company = ensure_default_company(conn, settings.company_id, clock())
         app.state.services = Services(
-            settings=settings, engine=engine, verifier=StaticTokenVerifier(token, company),
+            settings=settings,
+            engine=engine,
+            verifier=StaticTokenVerifier(token, company),
             clock=clock,
         )
         app.state.default_company_id = company
@@ -47,8 +49,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         finally:
             engine.dispose()
 
-    app = FastAPI(title="concur-scim", lifespan=lifespan, openapi_url=None, docs_url=None,
-                  redoc_url=None)
+    app = FastAPI(
+        title="concur-scim", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None
+    )
     app.state.bearer_token = token
     install_error_handlers(app)
     app.add_middleware(BaseHTTPMiddleware, dispatch=_request_id)

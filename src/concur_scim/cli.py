@@ -16,7 +16,14 @@ import secrets
 import sys
 from collections.abc import Sequence
 
+import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+
 from concur_scim.config import ConfigError, Settings, load_settings
+from concur_scim.services.common import system_clock
+from concur_scim.store.companies import ensure_default_company
+from concur_scim.store.db import create_db_engine, unit_of_work
+from concur_scim.store.migrate import upgrade
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,10 +54,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _migrate(settings: Settings) -> int:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from concur_scim.store.migrate import upgrade
-
     try:
         upgrade(settings.database_url)
     except (SQLAlchemyError, OSError) as exc:
@@ -62,10 +65,6 @@ def _migrate(settings: Settings) -> int:
 
 def _ensure_company(settings: Settings) -> None:
     # Once, before any worker process starts, so that workers never race to create it.
-    from concur_scim.services.common import system_clock
-    from concur_scim.store.companies import ensure_default_company
-    from concur_scim.store.db import create_db_engine, unit_of_work
-
     engine = create_db_engine(settings.database_url)
     try:
         with unit_of_work(engine, write=True) as conn:
@@ -75,8 +74,6 @@ def _ensure_company(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> int:
-    import uvicorn
-
     status = _migrate(settings)
     if status:
         return status
@@ -90,7 +87,9 @@ def _serve(settings: Settings) -> int:
     if settings.company_id:
         os.environ["CONCUR_SCIM_COMPANY_ID"] = str(settings.company_id)
     shown_host = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
-    print(f"concur-scim serving SCIM 2.0 at http://{shown_host}:{settings.port}/scim/v2", flush=True)
+    print(
+        f"concur-scim serving SCIM 2.0 at http://{shown_host}:{settings.port}/scim/v2", flush=True
+    )
     print(f"bearer token: {token}", flush=True)
     uvicorn.run(
         "concur_scim.app:create_app_from_env",

@@ -76,6 +76,4 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(
-            f"invalid setting CONCUR_SCIM_{field.upper()}: {first['msg']}"
-        ) from None
+        raise ConfigError(f"invalid setting CONCUR_SCIM_{field.upper()}: {first['msg']}") from None

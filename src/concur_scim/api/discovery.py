@@ -1,8 +1,8 @@
 """Discovery endpoints (RFC 7644 §4): ServiceProviderConfig, ResourceTypes, Schemas.
 
-``/Schemas`` is generated from the pydantic models (``Model.to_schema()``), the same source the
-validator, filter compiler and PATCH engine read through the registry, so what is published
-is what is enforced. The ServiceProviderConfig states the limits the server really applies.
+``/Schemas`` is generated from the pydantic models (``registry.schema_document``: the model's
+``to_schema()`` with the registry's corrections), the same source the validator, filter
+compiler and PATCH engine read through the registry, so what is published is what is enforced. The ServiceProviderConfig states the limits the server really applies.
 Also the root ``POST /.search`` (RFC 7644 §3.4.3), which searches every resource type.
 """
 
@@ -21,7 +21,7 @@ from concur_scim.api.resources import KINDS, base_url
 from concur_scim.api.responses import ScimResponse, list_response
 from concur_scim.config import Settings
 from concur_scim.scim.errors import InvalidFilter, InvalidSyntax, InvalidValue, NotFound
-from concur_scim.scim.registry import ResourceSchema, resource_schemas
+from concur_scim.scim.registry import ResourceSchema, resource_schemas, schema_document
 from concur_scim.store.paging import ListQuery
 
 SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
@@ -46,15 +46,19 @@ def service_provider_config(settings: Settings, dialect: Dialect, root: str) -> 
             "defaultPageSize": settings.default_page_size,
             "maxPageSize": settings.max_page_size,
         },
-        "authenticationSchemes": [{
-            "type": "oauthbearertoken",
-            "name": "OAuth Bearer Token",
-            "description": "Authentication with a bearer token (RFC 6750).",
-            "specUri": "https://www.rfc-editor.org/info/rfc6750",
-            "primary": True,
-        }],
-        "meta": {"resourceType": "ServiceProviderConfig",
-                 "location": f"{root}/ServiceProviderConfig"},
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "OAuth Bearer Token",
+                "description": "Authentication with a bearer token (RFC 6750).",
+                "specUri": "https://www.rfc-editor.org/info/rfc6750",
+                "primary": True,
+            }
+        ],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": f"{root}/ServiceProviderConfig",
+        },
     }
 
 
@@ -68,7 +72,10 @@ def resource_type(resource: ResourceSchema, root: str) -> dict[str, Any]:
         "description": f"{resource.name} resources",
         "schema": resource.core.urn,
         "schemaExtensions": [{"schema": e.urn, "required": False} for e in resource.extensions],
-        "meta": {"resourceType": "ResourceType", "location": f"{root}/ResourceTypes/{resource.name}"},
+        "meta": {
+            "resourceType": "ResourceType",
+            "location": f"{root}/ResourceTypes/{resource.name}",
+        },
     }
 
 
@@ -77,7 +84,7 @@ def schemas(root: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         for model in resource_schemas()[name].models:
-            body = model.to_schema().model_dump(exclude_none=True)
+            body = schema_document(model)
             body["meta"] = {"resourceType": "Schema", "location": f"{root}/Schemas/{body['id']}"}
             out[body["id"]] = body
     return list(out.values())
@@ -90,8 +97,9 @@ def discovery_router(dialect: Dialect) -> APIRouter:
 
     @router.get("/ServiceProviderConfig")
     def spc(request: Request, _company: CompanyDep, svc: ServicesDep) -> Response:
-        return ScimResponse(service_provider_config(svc.settings, dialect,
-                                                    base_url(request, dialect)))
+        return ScimResponse(
+            service_provider_config(svc.settings, dialect, base_url(request, dialect))
+        )
 
     @router.get("/ResourceTypes")
     def resource_types(request: Request, _company: CompanyDep) -> Response:
@@ -118,8 +126,9 @@ def discovery_router(dialect: Dialect) -> APIRouter:
         raise NotFound(f"schema {urn} not found")
 
     @router.post("/.search")
-    def search_all(request: Request, company: CompanyDep, conn: ReadConn, body: BodyDep,
-                   svc: ServicesDep) -> Response:
+    def search_all(
+        request: Request, company: CompanyDep, conn: ReadConn, body: BodyDep, svc: ServicesDep
+    ) -> Response:
         """RFC 7644 §3.4.3: one ListResponse over every resource type, users first."""
         if not isinstance(body, dict):
             raise InvalidSyntax("a SearchRequest must be a JSON object")
@@ -135,7 +144,7 @@ def discovery_router(dialect: Dialect) -> APIRouter:
             try:
                 parsed = parse_list_request(params, resource, dialect, svc.settings)
                 q = parsed.query
-                count = kind.list(conn, company, ListQuery(filter=q.filter, limit=0)).total or 0
+                count = kind.search(conn, company, ListQuery(filter=q.filter, limit=0)).total or 0
             except InvalidFilter:
                 continue  # an attribute this type does not have: it contributes nothing
             skip = max(0, q.offset - total)
@@ -143,9 +152,15 @@ def discovery_router(dialect: Dialect) -> APIRouter:
             total += count
             if room <= 0 or skip >= count:
                 continue
-            page_query = ListQuery(filter=q.filter, sort_by=q.sort_by, descending=q.descending,
-                                   offset=skip, limit=room, want_total=False)
-            records = kind.list(conn, company, page_query).records
+            page_query = ListQuery(
+                filter=q.filter,
+                sort_by=q.sort_by,
+                descending=q.descending,
+                offset=skip,
+                limit=room,
+                want_total=False,
+            )
+            records = kind.search(conn, company, page_query).records
             if records and parsed.projection.includes(resource, kind.derived):
                 records = kind.attach(conn, records)
             items += [parsed.projection.apply(render(r, resource, root), resource) for r in records]

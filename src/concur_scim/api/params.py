@@ -92,10 +92,20 @@ def parse_list_request(
         cursor = p["cursor"]
         if not isinstance(cursor, str):
             raise InvalidCursor("'cursor' must be a string")
-        query = ListQuery(filter=expr, limit=count, after_seq=decode_cursor(cursor),
-                          cursor=True, want_total=count == 0)
+        query = ListQuery(
+            filter=expr,
+            limit=count,
+            after_seq=decode_cursor(cursor),
+            cursor=True,
+            want_total=count == 0,
+        )
         return ListRequest(query=query, projection=projection, start_index=None)
     start = 1 if p.get("startindex") is None else max(1, _int("startIndex", p["startindex"]))
-    query = ListQuery(filter=expr, sort_by=sort_by, descending=order == "descending",
-                      offset=start - 1, limit=count)
+    query = ListQuery(
+        filter=expr,
+        sort_by=sort_by,
+        descending=order == "descending",
+        offset=start - 1,
+        limit=count,
+    )
     return ListRequest(query=query, projection=projection, start_index=start)

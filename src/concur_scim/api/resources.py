@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import Connection
@@ -26,7 +25,7 @@ from concur_scim.scim.projection import Projection
 from concur_scim.scim.registry import ResourceSchema, group_schema, user_schema
 from concur_scim.services import groups as group_service
 from concur_scim.services import users as user_service
-from concur_scim.store.records import ResourceRecord
+from concur_scim.store.records import Page, ResourceRecord
 
 SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 
@@ -41,22 +40,32 @@ class ResourceKind:
     replace: Callable[..., ResourceRecord]
     patch: Callable[..., ResourceRecord]
     delete: Callable[..., None]
-    list: Callable[..., Any]
+    search: Callable[..., Page]
     derived: str  # the attribute computed from other rows: Group.members, User.groups
     attach: Callable[[Connection, list[ResourceRecord]], list[ResourceRecord]]
 
 
 USERS = ResourceKind(
-    schema=user_schema, create=user_service.create_user, get=user_service.get_user,
-    replace=user_service.replace_user, patch=user_service.patch_user,
-    delete=user_service.delete_user, list=user_service.list_users,
-    derived="groups", attach=user_service.attach_groups,
+    schema=user_schema,
+    create=user_service.create_user,
+    get=user_service.get_user,
+    replace=user_service.replace_user,
+    patch=user_service.patch_user,
+    delete=user_service.delete_user,
+    search=user_service.list_users,
+    derived="groups",
+    attach=user_service.attach_groups,
 )
 GROUPS = ResourceKind(
-    schema=group_schema, create=group_service.create_group, get=group_service.get_group,
-    replace=group_service.replace_group, patch=group_service.patch_group,
-    delete=group_service.delete_group, list=group_service.list_groups,
-    derived="members", attach=group_service.attach_members,
+    schema=group_schema,
+    create=group_service.create_group,
+    get=group_service.get_group,
+    replace=group_service.replace_group,
+    patch=group_service.patch_group,
+    delete=group_service.delete_group,
+    search=group_service.list_groups,
+    derived="members",
+    attach=group_service.attach_members,
 )
 KINDS = {"User": USERS, "Group": GROUPS}
 
@@ -76,7 +85,10 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         return Projection.parse(resource, q.get("attributes"), q.get("excludedattributes"))
 
     def one(
-        conn: Connection, request: Request, record: ResourceRecord, projection: Projection,
+        conn: Connection,
+        request: Request,
+        record: ResourceRecord,
+        projection: Projection,
         status: int = 200,
     ) -> Response:
         if projection.includes(resource, kind.derived):
@@ -85,34 +97,38 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         return ScimResponse(body, status_code=status, headers={"ETag": record.etag})
 
     def many(conn: Connection, request: Request, company: str, parsed: ListRequest) -> Response:
-        page = kind.list(conn, company, parsed.query)
+        page = kind.search(conn, company, parsed.query)
         records = page.records
         if records and parsed.projection.includes(resource, kind.derived):
             records = kind.attach(conn, records)
         root = base_url(request, dialect)
         items = [parsed.projection.apply(render(r, resource, root), resource) for r in records]
         cursor = encode_cursor(page.next_seq) if page.next_seq is not None else None
-        body = list_response(items, total=page.total, start_index=parsed.start_index,
-                             next_cursor=cursor)
+        body = list_response(
+            items, total=page.total, start_index=parsed.start_index, next_cursor=cursor
+        )
         return ScimResponse(body)
 
     @router.post("", status_code=201)
-    def create(request: Request, company: CompanyDep, conn: WriteConn, body: BodyDep,
-               svc: ServicesDep) -> Response:
-        record = kind.create(conn, company, body, svc.clock)
+    def create(
+        request: Request, company: CompanyDep, conn: WriteConn, body: BodyDep, svc: ServicesDep
+    ) -> Response:
+        record = kind.create(conn, company, body, clock=svc.clock)
         response = one(conn, request, record, projection_of(request), dialect.create_status)
         response.headers["Location"] = location(record, resource, base_url(request, dialect))
         return response
 
     @router.get("")
-    def list_resources(request: Request, company: CompanyDep, conn: ReadConn,
-                       svc: ServicesDep) -> Response:
+    def list_resources(
+        request: Request, company: CompanyDep, conn: ReadConn, svc: ServicesDep
+    ) -> Response:
         parsed = parse_list_request(request.query_params, resource, dialect, svc.settings)
         return many(conn, request, company, parsed)
 
     @router.post("/.search")
-    def search(request: Request, company: CompanyDep, conn: ReadConn, body: BodyDep,
-               svc: ServicesDep) -> Response:
+    def search(
+        request: Request, company: CompanyDep, conn: ReadConn, body: BodyDep, svc: ServicesDep
+    ) -> Response:
         if not isinstance(body, dict):
             raise InvalidSyntax("a SearchRequest must be a JSON object")
         params = {k: v for k, v in body.items() if k != "schemas"}
@@ -128,17 +144,41 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         return one(conn, request, record, projection_of(request))
 
     @router.put("/{resource_id}")
-    def replace(resource_id: str, request: Request, company: CompanyDep, conn: WriteConn,
-                body: BodyDep, svc: ServicesDep) -> Response:
-        record = kind.replace(conn, company, resource_id, body, svc.clock,
-                              request.headers.get("if-match"))
+    def replace(
+        resource_id: str,
+        request: Request,
+        company: CompanyDep,
+        conn: WriteConn,
+        body: BodyDep,
+        svc: ServicesDep,
+    ) -> Response:
+        record = kind.replace(
+            conn,
+            company,
+            resource_id,
+            body,
+            clock=svc.clock,
+            if_match=request.headers.get("if-match"),
+        )
         return one(conn, request, record, projection_of(request))
 
     @router.patch("/{resource_id}")
-    def patch(resource_id: str, request: Request, company: CompanyDep, conn: WriteConn,
-              body: BodyDep, svc: ServicesDep) -> Response:
-        record = kind.patch(conn, company, resource_id, body, svc.clock,
-                            request.headers.get("if-match"))
+    def patch(
+        resource_id: str,
+        request: Request,
+        company: CompanyDep,
+        conn: WriteConn,
+        body: BodyDep,
+        svc: ServicesDep,
+    ) -> Response:
+        record = kind.patch(
+            conn,
+            company,
+            resource_id,
+            body,
+            clock=svc.clock,
+            if_match=request.headers.get("if-match"),
+        )
         projection = projection_of(request)
         asked = projection.attributes or projection.excluded
         if kind is GROUPS and dialect.group_patch_no_content and not asked:
@@ -148,8 +188,10 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         return one(conn, request, record, projection)
 
     @router.delete("/{resource_id}", status_code=204)
-    def delete(resource_id: str, request: Request, company: CompanyDep, conn: WriteConn) -> Response:
-        kind.delete(conn, company, resource_id, request.headers.get("if-match"))
+    def delete(
+        resource_id: str, request: Request, company: CompanyDep, conn: WriteConn
+    ) -> Response:
+        kind.delete(conn, company, resource_id, if_match=request.headers.get("if-match"))
         return Response(status_code=204)
 
     return router

@@ -53,7 +53,10 @@ def error_response(error: ScimError) -> ScimResponse:
 
 
 def list_response(
-    resources: list[dict[str, Any]], *, total: int | None, start_index: int | None,
+    resources: list[dict[str, Any]],
+    *,
+    total: int | None,
+    start_index: int | None,
     next_cursor: str | None = None,
 ) -> dict[str, Any]:
     """A ListResponse (RFC 7644 §3.4.2; cursor fields from RFC 9865 §3)."""

@@ -1,4 +1,4 @@
-"""``attributes`` / ``excludedAttributes`` (RFC 7644 §3.4.2.5, §3.9), applied to a rendered resource.
+"""``attributes`` / ``excludedAttributes`` (RFC 7644 §3.4.2.5, §3.9) on a rendered resource.
 
 A :class:`Projection` is parsed once per request from the query parameters (or a
 SearchRequest) and then applied to each resource of the response. It also answers
@@ -32,7 +32,9 @@ class Projection:
 
     @classmethod
     def parse(
-        cls, resource: ResourceSchema, attributes: str | list[str] | None,
+        cls,
+        resource: ResourceSchema,
+        attributes: str | list[str] | None,
         excluded: str | list[str] | None,
     ) -> Projection:
         """Parse comma-separated (or listed) attribute paths; unknown names are ignored."""

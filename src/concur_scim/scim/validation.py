@@ -152,7 +152,7 @@ def _coerce_complex(value: Any, attr: AttributeDef, urn: str) -> Any:
     out: dict[str, Any] = {}
     for key, sub_value in value.items():
         sub = attr.sub(key) if isinstance(key, str) else None
-        if sub is None or sub.mutability == "readOnly" and attr.name == "manager":
+        if sub is None or (sub.mutability == "readOnly" and attr.name == "manager"):
             continue
         coerced = _coerce_single(sub_value, sub, urn)
         if coerced is not MISSING:
@@ -174,7 +174,9 @@ def _coerce_number(value: Any, attr: AttributeDef) -> Any:
     try:
         number = int(value) if attr.type == "integer" else float(value)
     except (TypeError, ValueError):
-        raise InvalidValue(f"'{attr.name}' must be {'an integer' if attr.type == 'integer' else 'a number'}") from None
+        raise InvalidValue(
+            f"'{attr.name}' must be {'an integer' if attr.type == 'integer' else 'a number'}"
+        ) from None
     if isinstance(number, float) and not math.isfinite(number):
         raise InvalidValue(f"'{attr.name}' must be a finite number")
     return number

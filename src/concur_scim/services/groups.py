@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from concur_scim.scim.errors import InvalidPath, InvalidValue, NotFound
 from concur_scim.scim.evaluate import element_matches
+from concur_scim.scim.filter_ast import Compare
 from concur_scim.scim.patch import PatchOperation, apply_patch, parse_patch_request
 from concur_scim.scim.registry import group_schema
 from concur_scim.scim.validation import normalize_resource
@@ -42,11 +43,15 @@ def _resolve(conn: Connection, company_id: str, ids: list[str]) -> dict[str, str
     types = store.member_types(conn, company_id, ids)
     unknown = [i for i in ids if i not in types]
     if unknown:
-        raise InvalidValue(f"unknown member id '{unknown[0]}': members must be existing users or groups")
+        raise InvalidValue(
+            f"unknown member id '{unknown[0]}': members must be existing users or groups"
+        )
     return {i: types[i] for i in ids}
 
 
-def create_group(conn: Connection, company_id: str, payload: Any, clock: Clock) -> ResourceRecord:
+def create_group(
+    conn: Connection, company_id: str, payload: Any, *, clock: Clock
+) -> ResourceRecord:
     """Create a group and its members; unknown member ids → InvalidValue (400)."""
     doc = normalize_resource(payload, group_schema())
     members = _member_ids(doc.pop("members", []))
@@ -75,7 +80,12 @@ def attach_members(conn: Connection, records: list[ResourceRecord]) -> list[Reso
 
 
 def replace_group(
-    conn: Connection, company_id: str, group_id: str, payload: Any, clock: Clock,
+    conn: Connection,
+    company_id: str,
+    group_id: str,
+    payload: Any,
+    *,
+    clock: Clock,
     if_match: str | None = None,
 ) -> ResourceRecord:
     """PUT: replace displayName/externalId and the whole member list (RFC 7644 §3.5.1)."""
@@ -93,7 +103,12 @@ def replace_group(
 
 
 def patch_group(
-    conn: Connection, company_id: str, group_id: str, body: Any, clock: Clock,
+    conn: Connection,
+    company_id: str,
+    group_id: str,
+    body: Any,
+    *,
+    clock: Clock,
     if_match: str | None = None,
 ) -> ResourceRecord:
     """Apply a PatchOp message; membership operations cost O(members named)."""
@@ -163,17 +178,18 @@ def _apply_member_op(
 
 def _filtered_ids(conn: Connection, group_id: str, op: PatchOperation) -> list[str]:
     """Members matched by ``members[filter]``; ``value eq`` (the usual form) needs no scan."""
-    assert op.path is not None and op.path.value_filter is not None
+    assert op.path is not None
     expr = op.path.value_filter
-    from concur_scim.scim.filter_ast import Compare
-
+    assert expr is not None
     if isinstance(expr, Compare) and expr.op == "eq" and expr.path.attr.lower() == "value":
         return [str(expr.value)]
     members = store.load_members(conn, [group_id])[group_id]
     return [m["value"] for m in members if element_matches(expr, m, op.path.attr)]
 
 
-def delete_group(conn: Connection, company_id: str, group_id: str, if_match: str | None = None) -> None:
+def delete_group(
+    conn: Connection, company_id: str, group_id: str, *, if_match: str | None = None
+) -> None:
     """Delete the group (and its member rows); NotFound if absent."""
     record = get_group(conn, company_id, group_id)
     check_if_match(record, if_match)

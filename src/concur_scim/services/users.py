@@ -8,6 +8,7 @@ RFC 7644 §3.3 (create), §3.4.1 (get), §3.5.1 (replace), §3.5.2 (patch), §3.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -24,7 +25,7 @@ from concur_scim.store.paging import ListQuery
 from concur_scim.store.records import Page, ResourceRecord
 
 
-def create_user(conn: Connection, company_id: str, payload: Any, clock: Clock) -> ResourceRecord:
+def create_user(conn: Connection, company_id: str, payload: Any, *, clock: Clock) -> ResourceRecord:
     """Create a user from a POST body; a user without ``active`` is created active.
 
     Raises InvalidSyntax/InvalidValue for a bad body and Uniqueness (409) when userName,
@@ -47,7 +48,12 @@ def get_user(conn: Connection, company_id: str, user_id: str) -> ResourceRecord:
 
 
 def replace_user(
-    conn: Connection, company_id: str, user_id: str, payload: Any, clock: Clock,
+    conn: Connection,
+    company_id: str,
+    user_id: str,
+    payload: Any,
+    *,
+    clock: Clock,
     if_match: str | None = None,
 ) -> ResourceRecord:
     """Replace the user's writable attributes with the PUT body (RFC 7644 §3.5.1).
@@ -63,7 +69,12 @@ def replace_user(
 
 
 def patch_user(
-    conn: Connection, company_id: str, user_id: str, body: Any, clock: Clock,
+    conn: Connection,
+    company_id: str,
+    user_id: str,
+    body: Any,
+    *,
+    clock: Clock,
     if_match: str | None = None,
 ) -> ResourceRecord:
     """Apply a PatchOp message atomically (RFC 7644 §3.5.2); nothing changes on error."""
@@ -75,7 +86,9 @@ def patch_user(
     return _store(conn, record, normalize_resource(patched, schema), clock)
 
 
-def _store(conn: Connection, record: ResourceRecord, doc: dict[str, Any], clock: Clock) -> ResourceRecord:
+def _store(
+    conn: Connection, record: ResourceRecord, doc: dict[str, Any], clock: Clock
+) -> ResourceRecord:
     if doc == record.doc:
         return record
     try:
@@ -84,7 +97,9 @@ def _store(conn: Connection, record: ResourceRecord, doc: dict[str, Any], clock:
         raise uniqueness_error(conflict, "user") from None
 
 
-def delete_user(conn: Connection, company_id: str, user_id: str, if_match: str | None = None) -> None:
+def delete_user(
+    conn: Connection, company_id: str, user_id: str, *, if_match: str | None = None
+) -> None:
     """Hard-delete the user and its memberships; NotFound if absent."""
     record = get_user(conn, company_id, user_id)
     check_if_match(record, if_match)
@@ -99,10 +114,4 @@ def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
 def attach_groups(conn: Connection, records: list[ResourceRecord]) -> list[ResourceRecord]:
     """``records`` with their read-only ``groups`` attribute loaded (one query for all)."""
     by_user = group_store.load_user_groups(conn, [r.id for r in records])
-    return [_with(r, groups=by_user[r.id]) for r in records]
-
-
-def _with(record: ResourceRecord, **changes: Any) -> ResourceRecord:
-    from dataclasses import replace
-
-    return replace(record, **changes)
+    return [replace(r, groups=by_user[r.id]) for r in records]

@@ -20,14 +20,18 @@ def ensure_default_company(conn: Connection, wanted: uuid.UUID | None, now: date
         company_id = str(wanted)
         exists = conn.execute(select(companies.c.id).where(companies.c.id == company_id)).first()
         if not exists:
-            conn.execute(companies.insert().values(
-                id=company_id, name="default", is_default=False, created=now))
+            conn.execute(
+                companies.insert().values(
+                    id=company_id, name="default", is_default=False, created=now
+                )
+            )
         conn.execute(update(companies).values(is_default=companies.c.id == company_id))
         return company_id
     row = conn.execute(select(companies.c.id).where(companies.c.is_default.is_(True))).first()
     if row:
         return str(row.id)
     company_id = str(uuid.uuid4())
-    conn.execute(companies.insert().values(id=company_id, name="default", is_default=True,
-                                           created=now))
+    conn.execute(
+        companies.insert().values(id=company_id, name="default", is_default=True, created=now)
+    )
     return company_id

@@ -70,7 +70,9 @@ class ColumnMap:
     special: dict[str, Callable[[Compare | Present], Condition]] = field(default_factory=dict)
 
 
-def compile_filter(expr: Expr, resource: ResourceSchema, cmap: ColumnMap, dialect: str) -> Condition:
+def compile_filter(
+    expr: Expr, resource: ResourceSchema, cmap: ColumnMap, dialect: str
+) -> Condition:
     """A WHERE clause equivalent to ``expr``; raises InvalidFilter for unknown attributes."""
     return _Compiler(resource, cmap, dialect).compile(expr)
 
@@ -148,8 +150,9 @@ class _Compiler:
         return self._compare(expr, self.cmap.doc[json_keys], target, json=True)
 
     def _value_path(self, expr: ValuePath) -> Condition:
-        schema, attr, _ = self._resolve(AttrPath(expr.path.urn, expr.path.attr, "value")
-                                        if expr.path.sub is None else expr.path)
+        schema, attr, _ = self._resolve(
+            AttrPath(expr.path.urn, expr.path.attr, "value") if expr.path.sub is None else expr.path
+        )
         if not attr.multi_valued or attr.type != "complex":
             raise InvalidFilter(f"'{attr.name}' is not a multi-valued complex attribute")
         key = self._column_key(schema, attr, None)
@@ -186,10 +189,15 @@ class _Compiler:
         return true() if same == (expr.op == "eq") else false()
 
     def _compare(
-        self, expr: Compare | Present, target: Any, attr: AttributeDef, *,
-        folded: bool = False, json: bool = False,
+        self,
+        expr: Compare | Present,
+        target: Any,
+        attr: AttributeDef,
+        *,
+        folded: bool = False,
+        json: bool = False,
     ) -> Condition:
-        typed = _typed(target, attr) if json else target
+        typed: ColumnElement[Any] = _typed(target, attr) if json else target
         if isinstance(expr, Present):
             return typed.is_not(None)
         value = _coerce(expr, attr)

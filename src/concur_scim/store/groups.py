@@ -60,11 +60,18 @@ def _columns(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _check_unique(conn: Connection, company_id: str, cols: dict[str, Any], own_id: str) -> None:
     scope = (groups.c.company_id == company_id, groups.c.id != own_id)
-    if conn.execute(select(groups.c.id).where(
-        *scope, groups.c.display_name_key == cols["display_name_key"]).limit(1)).first():
+    if conn.execute(
+        select(groups.c.id)
+        .where(*scope, groups.c.display_name_key == cols["display_name_key"])
+        .limit(1)
+    ).first():
         raise Conflict("displayName")
-    if cols["external_id"] is not None and conn.execute(select(groups.c.id).where(
-        *scope, groups.c.external_id == cols["external_id"]).limit(1)).first():
+    if (
+        cols["external_id"] is not None
+        and conn.execute(
+            select(groups.c.id).where(*scope, groups.c.external_id == cols["external_id"]).limit(1)
+        ).first()
+    ):
         raise Conflict("externalId")
 
 
@@ -75,9 +82,16 @@ def insert_group(
     cols = _columns(doc)
     _check_unique(conn, company_id, cols, group_id)
     try:
-        conn.execute(groups.insert().values(
-            id=group_id, company_id=company_id, created=now, last_modified=now, version=1, **cols
-        ))
+        conn.execute(
+            groups.insert().values(
+                id=group_id,
+                company_id=company_id,
+                created=now,
+                last_modified=now,
+                version=1,
+                **cols,
+            )
+        )
     except IntegrityError:
         raise Conflict(None) from None
     found = get_group(conn, company_id, group_id)
@@ -87,9 +101,9 @@ def insert_group(
 
 def get_group(conn: Connection, company_id: str, group_id: str) -> ResourceRecord | None:
     """The group ``group_id`` of ``company_id`` without its members, or None."""
-    row = conn.execute(select(groups).where(
-        groups.c.id == group_id, groups.c.company_id == company_id
-    )).first()
+    row = conn.execute(
+        select(groups).where(groups.c.id == group_id, groups.c.company_id == company_id)
+    ).first()
     return row_to_record(row) if row else None
 
 
@@ -113,11 +127,14 @@ def update_group(
 
 def delete_group(conn: Connection, company_id: str, group_id: str) -> bool:
     """Delete the group, its member rows and its own memberships; False if absent."""
-    conn.execute(delete(group_members).where(group_members.c.group_id == group_id,
-                                             group_members.c.company_id == company_id))
-    result = conn.execute(delete(groups).where(
-        groups.c.id == group_id, groups.c.company_id == company_id
-    ))
+    conn.execute(
+        delete(group_members).where(
+            group_members.c.group_id == group_id, group_members.c.company_id == company_id
+        )
+    )
+    result = conn.execute(
+        delete(groups).where(groups.c.id == group_id, groups.c.company_id == company_id)
+    )
     if not result.rowcount:
         return False
     conn.execute(delete(group_members).where(group_members.c.member_id == group_id))
@@ -126,18 +143,30 @@ def delete_group(conn: Connection, company_id: str, group_id: str) -> bool:
 
 def list_groups(conn: Connection, company_id: str, query: ListQuery) -> Page:
     """A page of groups of ``company_id`` matching ``query`` (members not loaded)."""
-    return run_list(conn, groups, [groups.c.company_id == company_id], query,
-                    group_schema(), GROUP_COLUMNS)
+    scope = [groups.c.company_id == company_id]
+    return run_list(conn, groups, scope, query, resource=group_schema(), cmap=GROUP_COLUMNS)
 
 
 def member_types(conn: Connection, company_id: str, ids: list[str]) -> dict[str, str]:
     """``{id: "User" | "Group"}`` for those of ``ids`` that exist in ``company_id``."""
     if not ids:
         return {}
-    found = {r.id: "User" for r in conn.execute(select(users.c.id).where(
-        users.c.company_id == company_id, users.c.id.in_(ids), users.c.deleted_at.is_(None)))}
-    found.update({r.id: "Group" for r in conn.execute(select(groups.c.id).where(
-        groups.c.company_id == company_id, groups.c.id.in_(ids)))})
+    found = {
+        r.id: "User"
+        for r in conn.execute(
+            select(users.c.id).where(
+                users.c.company_id == company_id, users.c.id.in_(ids), users.c.deleted_at.is_(None)
+            )
+        )
+    }
+    found.update(
+        {
+            r.id: "Group"
+            for r in conn.execute(
+                select(groups.c.id).where(groups.c.company_id == company_id, groups.c.id.in_(ids))
+            )
+        }
+    )
     return found
 
 
@@ -147,8 +176,16 @@ def add_members(
     """Add ``{member_id: type}`` rows; members already present are left as they are."""
     if not members:
         return
-    rows = [{"group_id": group_id, "member_id": m, "company_id": company_id,
-             "member_type": t, "added": now} for m, t in members.items()]
+    rows = [
+        {
+            "group_id": group_id,
+            "member_id": m,
+            "company_id": company_id,
+            "member_type": t,
+            "added": now,
+        }
+        for m, t in members.items()
+    ]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     conn.execute(dialect.insert(group_members).values(rows).on_conflict_do_nothing())
 
@@ -157,8 +194,11 @@ def remove_members(conn: Connection, group_id: str, member_ids: Iterable[str]) -
     """Delete the named member rows of ``group_id`` (absent ones are ignored)."""
     ids = list(member_ids)
     if ids:
-        conn.execute(delete(group_members).where(
-            group_members.c.group_id == group_id, group_members.c.member_id.in_(ids)))
+        conn.execute(
+            delete(group_members).where(
+                group_members.c.group_id == group_id, group_members.c.member_id.in_(ids)
+            )
+        )
 
 
 def clear_members(conn: Connection, group_id: str) -> None:
@@ -174,10 +214,19 @@ def load_members(conn: Connection, group_ids: list[str]) -> dict[str, list[dict[
     gm = group_members
     member_group = groups.alias("member_group")
     stmt = (
-        select(gm.c.group_id, gm.c.member_id, gm.c.member_type,
-               users.c.display_name, users.c.user_name, member_group.c.display_name.label("gname"))
-        .select_from(gm.outerjoin(users, users.c.id == gm.c.member_id)
-                     .outerjoin(member_group, member_group.c.id == gm.c.member_id))
+        select(
+            gm.c.group_id,
+            gm.c.member_id,
+            gm.c.member_type,
+            users.c.display_name,
+            users.c.user_name,
+            member_group.c.display_name.label("gname"),
+        )
+        .select_from(
+            gm.outerjoin(users, users.c.id == gm.c.member_id).outerjoin(
+                member_group, member_group.c.id == gm.c.member_id
+            )
+        )
         .where(gm.c.group_id.in_(group_ids))
         .order_by(gm.c.group_id, gm.c.added, gm.c.member_id)
     )

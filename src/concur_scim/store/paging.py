@@ -52,6 +52,7 @@ def run_list(
     table: Table,
     scope: list[Condition],
     query: ListQuery,
+    *,
     resource: ResourceSchema,
     cmap: ColumnMap,
 ) -> Page:
@@ -62,7 +63,9 @@ def run_list(
         conditions.append(compile_filter(query.filter, resource, cmap, dialect))
     total = None
     if query.want_total:
-        total = conn.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
+        total = conn.execute(
+            select(func.count()).select_from(table).where(*conditions)
+        ).scalar_one()
     if query.limit == 0:
         return Page(records=[], total=total, next_seq=None)
     order: list[Any] = []

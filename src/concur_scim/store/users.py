@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from concur_scim.scim.filter_ast import Compare, Present
 from concur_scim.scim.errors import InvalidFilter
+from concur_scim.scim.filter_ast import Compare, Present
 from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER, user_schema
 from concur_scim.store.errors import Conflict
 from concur_scim.store.filter_sql import ColumnMap, Condition
@@ -33,7 +33,8 @@ def _schemas_condition(expr: Compare | Present) -> Condition:
     if urn == CORE_USER.lower():
         return users.c.id.is_not(None)
     if urn == ENTERPRISE_USER.lower():
-        return users.c.doc[(ENTERPRISE_USER,)].as_string().is_not(None)
+        enterprise: ColumnElement[str] = users.c.doc[(ENTERPRISE_USER,)].as_string()
+        return enterprise.is_not(None)
     return users.c.id.is_(None)
 
 
@@ -84,10 +85,15 @@ def _columns(doc: dict[str, Any]) -> dict[str, Any]:
 def _check_unique(conn: Connection, company_id: str, cols: dict[str, Any], own_id: str) -> None:
     checks = (
         ("userName", users.c.user_name_key == cols["user_name_key"]),
-        ("externalId", (users.c.company_id == company_id)
-         & (users.c.external_id == cols["external_id"])),
-        ("employeeNumber", (users.c.company_id == company_id)
-         & (users.c.employee_number == cols["employee_number"])),
+        (
+            "externalId",
+            (users.c.company_id == company_id) & (users.c.external_id == cols["external_id"]),
+        ),
+        (
+            "employeeNumber",
+            (users.c.company_id == company_id)
+            & (users.c.employee_number == cols["employee_number"]),
+        ),
     )
     for field, condition in checks:
         if field != "userName" and cols[field_column(field)] is None:
@@ -98,8 +104,11 @@ def _check_unique(conn: Connection, company_id: str, cols: dict[str, Any], own_i
 
 def field_column(field: str) -> str:
     """The column holding the unique attribute ``field``."""
-    return {"userName": "user_name_key", "externalId": "external_id",
-            "employeeNumber": "employee_number"}[field]
+    return {
+        "userName": "user_name_key",
+        "externalId": "external_id",
+        "employeeNumber": "employee_number",
+    }[field]
 
 
 def insert_user(
@@ -109,9 +118,11 @@ def insert_user(
     cols = _columns(doc)
     _check_unique(conn, company_id, cols, user_id)
     try:
-        conn.execute(users.insert().values(
-            id=user_id, company_id=company_id, created=now, last_modified=now, version=1, **cols
-        ))
+        conn.execute(
+            users.insert().values(
+                id=user_id, company_id=company_id, created=now, last_modified=now, version=1, **cols
+            )
+        )
     except IntegrityError:
         raise Conflict(None) from None
     found = get_user(conn, company_id, user_id)
@@ -121,9 +132,11 @@ def insert_user(
 
 def get_user(conn: Connection, company_id: str, user_id: str) -> ResourceRecord | None:
     """The live user ``user_id`` of ``company_id``, or None."""
-    row = conn.execute(select(users).where(
-        users.c.id == user_id, users.c.company_id == company_id, users.c.deleted_at.is_(None)
-    )).first()
+    row = conn.execute(
+        select(users).where(
+            users.c.id == user_id, users.c.company_id == company_id, users.c.deleted_at.is_(None)
+        )
+    ).first()
     return row_to_record(row) if row else None
 
 
@@ -134,9 +147,11 @@ def update_user(
     cols = _columns(doc)
     _check_unique(conn, record.company_id, cols, record.id)
     try:
-        conn.execute(update(users).where(users.c.id == record.id).values(
-            last_modified=now, version=users.c.version + 1, **cols
-        ))
+        conn.execute(
+            update(users)
+            .where(users.c.id == record.id)
+            .values(last_modified=now, version=users.c.version + 1, **cols)
+        )
     except IntegrityError:
         raise Conflict(None) from None
     found = get_user(conn, record.company_id, record.id)
@@ -146,9 +161,9 @@ def update_user(
 
 def delete_user(conn: Connection, company_id: str, user_id: str) -> bool:
     """Hard-delete the user and its group memberships; False if it did not exist."""
-    result = conn.execute(delete(users).where(
-        users.c.id == user_id, users.c.company_id == company_id
-    ))
+    result = conn.execute(
+        delete(users).where(users.c.id == user_id, users.c.company_id == company_id)
+    )
     if not result.rowcount:
         return False
     conn.execute(delete(group_members).where(group_members.c.member_id == user_id))
@@ -158,21 +173,25 @@ def delete_user(conn: Connection, company_id: str, user_id: str) -> bool:
 def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
     """A page of live users of ``company_id`` matching ``query``."""
     scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
-    return run_list(conn, users, scope, query, user_schema(), USER_COLUMNS)
+    return run_list(conn, users, scope, query, resource=user_schema(), cmap=USER_COLUMNS)
 
 
 def existing_user_ids(conn: Connection, company_id: str, ids: list[str]) -> set[str]:
     """Which of ``ids`` are live users of ``company_id``."""
     if not ids:
         return set()
-    rows = conn.execute(select(users.c.id).where(
-        users.c.company_id == company_id, users.c.id.in_(ids), users.c.deleted_at.is_(None)
-    ))
+    rows = conn.execute(
+        select(users.c.id).where(
+            users.c.company_id == company_id, users.c.id.in_(ids), users.c.deleted_at.is_(None)
+        )
+    )
     return {r.id for r in rows}
 
 
 def count_users(conn: Connection, company_id: str) -> int:
     """How many live users ``company_id`` has."""
-    return conn.execute(select(func.count()).select_from(users).where(
-        users.c.company_id == company_id, users.c.deleted_at.is_(None)
-    )).scalar_one()
+    return conn.execute(
+        select(func.count())
+        .select_from(users)
+        .where(users.c.company_id == company_id, users.c.deleted_at.is_(None))
+    ).scalar_one()
