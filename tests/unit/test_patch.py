@@ -44,7 +44,7 @@ def patch(
     return apply_patch(doc, parsed, resource, resource_id=rid)
 
 
-# --- add -------------------------------------------------------------------------------
+# --- add -------------------------------------------------------------------------------------
 
 
 def test_add_pathless_sets_each_key() -> None:
@@ -55,7 +55,9 @@ def test_add_pathless_sets_each_key() -> None:
 
 def test_add_simple_attribute_sets_it() -> None:
     """add on a simple single-valued attribute sets it (RFC 7644 §3.5.2.1)."""
-    assert patch(make_user(), {"op": "add", "path": "nickName", "value": "Babs"})["nickName"] == "Babs"
+    assert (
+        patch(make_user(), {"op": "add", "path": "nickName", "value": "Babs"})["nickName"] == "Babs"
+    )
 
 
 def test_add_simple_attribute_replaces_existing_value() -> None:
@@ -127,7 +129,7 @@ def test_add_with_empty_list_is_a_no_op() -> None:
     assert patch(doc, {"op": "add", "path": "emails", "value": []}) == doc
 
 
-# --- replace -----------------------------------------------------------------------------
+# --- replace ---------------------------------------------------------------------------------
 
 
 def test_replace_pathless_sets_each_key() -> None:
@@ -138,7 +140,9 @@ def test_replace_pathless_sets_each_key() -> None:
 
 def test_replace_simple_attribute() -> None:
     """replace on a simple attribute sets the new value."""
-    assert patch(make_user(), {"op": "replace", "path": "active", "value": False})["active"] is False
+    assert (
+        patch(make_user(), {"op": "replace", "path": "active", "value": False})["active"] is False
+    )
 
 
 def test_replace_sub_attribute() -> None:
@@ -228,7 +232,7 @@ def test_sub_path_without_filter_on_list_sets_every_element() -> None:
     assert [e["display"] for e in out["emails"]] == ["B", "B"]
 
 
-# --- remove ------------------------------------------------------------------------------
+# --- remove ----------------------------------------------------------------------------------
 
 
 def test_remove_simple_attribute() -> None:
@@ -298,14 +302,21 @@ def test_remove_with_value_list_removes_only_those_elements() -> None:
 def test_remove_with_value_respects_case_exact() -> None:
     """For a caseExact value sub-attribute (members.value) a case variant removes nothing."""
     doc = {"displayName": "g", "members": [{"value": "Abc"}]}
-    out = patch(doc, {"op": "remove", "path": "members", "value": [{"value": "abc"}]},
-                resource=GROUP)
+    out = patch(
+        doc, {"op": "remove", "path": "members", "value": [{"value": "abc"}]}, resource=GROUP
+    )
     assert out == doc
 
 
 @pytest.mark.parametrize(
-    "path", ["nickName", "name.middleName", 'emails[type eq "other"]', "phoneNumbers",
-             f"{ENTERPRISE_USER}:department"],
+    "path",
+    [
+        "nickName",
+        "name.middleName",
+        'emails[type eq "other"]',
+        "phoneNumbers",
+        f"{ENTERPRISE_USER}:department",
+    ],
 )
 def test_remove_of_absent_target_is_a_no_op(path: str) -> None:
     """remove of something absent succeeds unchanged, so IdP retries stay idempotent."""
@@ -313,7 +324,7 @@ def test_remove_of_absent_target_is_a_no_op(path: str) -> None:
     assert patch(doc, {"op": "remove", "path": path}) == doc
 
 
-# --- clearing, canonical keys -------------------------------------------------------------
+# --- clearing, canonical keys ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("empty", [None, "", [], {}])
@@ -372,7 +383,7 @@ def test_list_for_single_complex_attribute_is_invalid_value() -> None:
         patch(make_user(), {"op": "add", "path": "name", "value": [{"givenName": "a"}, {}]})
 
 
-# --- primary ------------------------------------------------------------------------------
+# --- primary ---------------------------------------------------------------------------------
 
 
 def test_added_primary_demotes_the_old_primary() -> None:
@@ -461,11 +472,17 @@ def test_changing_immutable_member_value_is_mutability() -> None:
     """members.value is immutable: an existing member cannot be re-pointed."""
     doc = {"displayName": "g", "members": [{"value": "u1"}]}
     with pytest.raises(Mutability, match="immutable"):
-        patch(doc, {"op": "replace", "path": 'members[value eq "u1"].value', "value": "u2"},
-              resource=GROUP)
+        patch(
+            doc,
+            {"op": "replace", "path": 'members[value eq "u1"].value', "value": "u2"},
+            resource=GROUP,
+        )
     with pytest.raises(Mutability, match="immutable"):
-        patch(doc, {"op": "replace", "path": 'members[value eq "u1"]', "value": {"value": "u2"}},
-              resource=GROUP)
+        patch(
+            doc,
+            {"op": "replace", "path": 'members[value eq "u1"]', "value": {"value": "u2"}},
+            resource=GROUP,
+        )
 
 
 def test_unknown_pathless_keys_are_ignored() -> None:
@@ -475,7 +492,7 @@ def test_unknown_pathless_keys_are_ignored() -> None:
     assert patch(doc, {"op": "add", "value": value}) == doc
 
 
-# --- atomicity ---------------------------------------------------------------------------------
+# --- atomicity -------------------------------------------------------------------------------
 
 
 def test_failing_second_operation_changes_nothing() -> None:
@@ -486,7 +503,7 @@ def test_failing_second_operation_changes_nothing() -> None:
         patch(
             doc,
             {"op": "replace", "path": "nickName", "value": "B"},
-            {"op": "replace", "path": 'emails[type ne "work"].display', "value": "x"},
+            {"op": "replace", "path": 'emails[value co "nobody"].display', "value": "x"},
         )
     assert doc == before
 
@@ -525,3 +542,55 @@ def test_filter_on_simple_attribute_is_invalid_path() -> None:
     """A value filter needs a complex attribute."""
     with pytest.raises(InvalidPath):
         patch(make_user(), {"op": "replace", "path": 'userName[value eq "x"]', "value": "y"})
+
+
+def test_mistyped_filter_is_invalid_path_even_without_values() -> None:
+    """A filter comparing a boolean with "yes" is invalidPath, not an element to create."""
+    with pytest.raises(InvalidPath, match="filter"):
+        patch(
+            make_user(emails=None),
+            {"op": "add", "path": 'emails[primary eq "yes"].value', "value": "a@b.c"},
+        )
+
+
+def test_unprefixed_extension_attribute_path_resolves() -> None:
+    """A bare extension attribute name (absent from the core schema) finds its extension."""
+    out = patch(make_user(), {"op": "replace", "path": "employeeNumber", "value": "42"})
+    assert out[ENTERPRISE_USER]["employeeNumber"] == "42"
+
+
+def test_remove_sub_on_list_without_filter_removes_it_everywhere() -> None:
+    """remove on list.sub without filter deletes that sub-attribute from every element."""
+    out = patch(make_user(), {"op": "remove", "path": "emails.type"})
+    assert out["emails"] == [
+        {"value": WORK["value"], "primary": True},
+        {"value": HOME["value"]},
+    ]
+
+
+def test_remove_members_by_bare_ids() -> None:
+    """A remove value may list bare ids instead of {"value": id} objects."""
+    doc = {"displayName": "g", "members": [{"value": "a"}, {"value": "b"}]}
+    out = patch(doc, {"op": "remove", "path": "members", "value": ["a"]}, resource=GROUP)
+    assert out["members"] == [{"value": "b"}]
+
+
+def test_new_member_may_set_immutable_value() -> None:
+    """Immutable sub-attributes may be set on a new element (RFC 7643 §2.2)."""
+    out = patch(
+        {"displayName": "g"},
+        {"op": "add", "path": 'members[value eq "u1"].type', "value": "User"},
+        resource=GROUP,
+    )
+    assert out["members"] == [{"value": "u1", "type": "User"}]
+
+
+def test_member_display_path_is_mutability() -> None:
+    """members.display is readOnly (computed by the server), so a path to it is refused."""
+    doc = {"displayName": "g", "members": [{"value": "u1"}]}
+    with pytest.raises(Mutability, match="readOnly"):
+        patch(
+            doc,
+            {"op": "replace", "path": 'members[value eq "u1"].display', "value": "x"},
+            resource=GROUP,
+        )

@@ -29,12 +29,14 @@ def test_capitalised_op_is_lower_cased() -> None:
 
 def test_operations_key_in_any_case() -> None:
     """A lower-case "operations" key is accepted like "Operations"."""
-    ops = parse_patch_request({"operations": [{"op": "add", "path": "nickName", "value": "B"}]}, USER)
+    ops = parse_patch_request(
+        {"operations": [{"op": "add", "path": "nickName", "value": "B"}]}, USER
+    )
     assert [o.op for o in ops] == ["add"]
 
 
 def test_operation_member_names_in_any_case() -> None:
-    """"Op", "Path" and "Value" keys are read case-insensitively."""
+    """The "Op", "Path" and "Value" keys are read case-insensitively."""
     (op,) = parse_patch_request(body({"Op": "add", "Path": "nickName", "Value": "B"}), USER)
     assert (op.op, op.value) == ("add", "B")
 
@@ -49,8 +51,10 @@ def test_schemas_without_patchop_urn_is_invalid_syntax() -> None:
     """A "schemas" that names another message type is refused."""
     with pytest.raises(InvalidSyntax, match="PatchOp"):
         parse_patch_request(
-            {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "Operations": [
-                {"op": "remove", "path": "nickName"}]},
+            {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "Operations": [{"op": "remove", "path": "nickName"}],
+            },
             USER,
         )
 

@@ -106,7 +106,14 @@ def parse_filter(text: str) -> Expr:
         # Lexer errors happen after the last token it produced: point at the next character.
         start = len(rewritten) - len(rewritten[getattr(last[0], "end", 0) :].lstrip())
         raise InvalidFilter(_unexpected(start, start + 1, rewritten, pieces)) from None
-    return _Converter(values).expr(tree, in_brackets=False)
+    try:
+        return _Converter(values).expr(tree, in_brackets=False)
+    except InvalidFilter:
+        raise
+    except Exception:  # a tree shape the converter did not foresee; still the client's filter
+        raise InvalidFilter(
+            "The filter is not valid SCIM filter syntax (RFC 7644 §3.4.2.2)."
+        ) from None
 
 
 def _scan(text: str) -> list[_Token]:

@@ -27,9 +27,9 @@ from concur_scim.scim.errors import (
     Mutability,
     NoTarget,
 )
-from concur_scim.scim.paths import PatchPath, parse_patch_path
 from concur_scim.scim.patch_ops import HANDLERS, Slot
 from concur_scim.scim.patch_values import is_empty
+from concur_scim.scim.paths import PatchPath, parse_patch_path
 from concur_scim.scim.registry import ResourceSchema
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -45,8 +45,8 @@ OpName = Literal["add", "replace", "remove"]
 class PatchOperation:
     """One parsed operation: ``op`` lower-cased, ``path`` None for a path-less add/replace.
 
-    ``value`` is the client's JSON value; None for a remove without value and for an
-    add/replace that clears its target.
+    ``value`` is the client's JSON value as sent (None when a remove carries none); an
+    add/replace whose value is null or ``""`` clears its target when applied.
     """
 
     op: OpName
@@ -64,7 +64,8 @@ def parse_patch_request(body: Any, resource: ResourceSchema) -> list[PatchOperat
     Raises InvalidSyntax (body or operation not an object, no or empty ``Operations``, a
     ``schemas`` without the PatchOp URN, unknown ``op``), InvalidValue (more than
     :data:`MAX_OPERATIONS`, add/replace without ``value``, path-less value not an object),
-    InvalidPath (bad or unknown ``path``) and NoTarget (remove without path, §3.5.2.2).
+    InvalidPath (bad or unknown ``path``, see :func:`resolve_path`) and NoTarget (remove
+    without path, §3.5.2.2).
     """
     if not isinstance(body, dict):
         raise InvalidSyntax("the PATCH body must be a JSON object (RFC 7644 §3.5.2)")
@@ -111,14 +112,21 @@ def apply_patch(
     doc = copy.deepcopy(document)
     for operation in operations:
         if operation.path is not None:
-            _apply_at(doc, operation.op, operation.path, operation.value, resource, resource_id)
+            _apply_at(
+                doc,
+                operation.op,
+                operation.path,
+                operation.value,
+                resource=resource,
+                resource_id=resource_id,
+            )
             continue
         if operation.op == "remove":
             raise NoTarget("'remove' needs a 'path' (RFC 7644 §3.5.2.2)")
         if not isinstance(operation.value, dict):
             raise InvalidValue(f"a path-less '{operation.op}' needs an object 'value'")
         for path, value in _expand(operation.value, resource, resource_id):
-            _apply_at(doc, operation.op, path, value, resource, resource_id)
+            _apply_at(doc, operation.op, path, value, resource=resource, resource_id=resource_id)
     return doc
 
 
@@ -153,7 +161,7 @@ def _parse_operation(raw: Any, index: int, resource: ResourceSchema) -> PatchOpe
             if not isinstance(value, dict) and not is_empty(value):
                 raise InvalidValue(f"{where}: '{schema.urn}' takes an object of its attributes")
             return PatchOperation(cast(OpName, op), None, {schema.urn: value})
-        return PatchOperation(cast(OpName, op), parse_patch_path(text, resource), value)
+        return PatchOperation(cast(OpName, op), resolve_path(text, resource), value)
     if not isinstance(value, dict):
         raise InvalidValue(f"{where}: a path-less '{op}' needs an object 'value'")
     return PatchOperation(cast(OpName, op), None, value)
@@ -182,22 +190,43 @@ def _expand(
         path = _lenient_path(key, resource)
         if path is None:
             continue
-        if _is_id(path, resource):
+        read_only = path.attr.mutability == "readOnly" or (
+            path.sub is not None and path.sub.mutability == "readOnly"
+        )
+        if _is_id(path, resource) or not read_only:
             yield path, item
-        elif path.attr.mutability != "readOnly" and (
-            path.sub is None or path.sub.mutability != "readOnly"
-        ):
-            yield path, item
+
+
+def resolve_path(text: str, resource: ResourceSchema) -> PatchPath:
+    """``text`` parsed by :func:`parse_patch_path`, also finding un-prefixed extension names.
+
+    RFC 7644 §3.10 reads an unqualified name as a core attribute, but Entra sends the
+    manager as ``"path": "manager"`` and removes it with ``manager[value eq "…"]``
+    (idp-clients.md §1.3f). When the core schema has no such attribute, the first
+    extension that has it is used. Raises the original InvalidPath when none has.
+    """
+    try:
+        return parse_patch_path(text, resource)
+    except InvalidPath:
+        schema, _ = resource.split_urn(text)
+        if schema is not resource.core or ":" in text.split("[", 1)[0]:
+            raise  # qualified by a URN: no second guess
+        for extension in resource.extensions:
+            try:
+                return parse_patch_path(f"{extension.urn}:{text}", resource)
+            except InvalidPath:
+                continue
+        raise
 
 
 def _lenient_path(text: str, resource: ResourceSchema) -> PatchPath | None:
-    """``text`` parsed as a path, or None for an attribute this server does not know.
+    """``text`` resolved as a path, or None for an attribute this server does not know.
 
     Clients put vendor attributes next to SCIM ones in a path-less value; RFC 7644 §3.3
     lets a service provider ignore what it does not know.
     """
     try:
-        return parse_patch_path(text, resource)
+        return resolve_path(text, resource)
     except InvalidPath:
         return None
 
@@ -207,6 +236,7 @@ def _apply_at(
     op: str,
     path: PatchPath,
     value: Any,
+    *,
     resource: ResourceSchema,
     resource_id: str,
 ) -> None:

@@ -16,19 +16,25 @@ Choices where RFC 7644 is strict but real clients are not (idp-clients.md §0, �
 - ``remove`` is idempotent: a path or filter that matches nothing is a no-op, because IdPs
   retry deletes and RFC 7644 §3.5.2.2's noTarget would turn a retry into a failure;
 - ``remove`` of a multi-valued attribute with a ``value`` removes only the listed elements
-  (Entra's member removal) instead of the whole attribute.
+  (Entra's member removal) instead of the whole attribute; on a single-valued attribute
+  the value is ignored and the attribute removed (Entra's manager removal);
+- ``add``/``replace`` of a complex single-valued attribute merges sub-attributes, except
+  that a new ``value`` (a different manager id) replaces the whole object, since ``$ref``
+  and ``displayName`` described the previous referent;
+- ``list.sub`` without a filter addresses every element (and creates one when the list is
+  empty); a whole-element ``replace`` through a filter swaps the element for the value.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from concur_scim.scim.errors import InvalidPath, NoTarget
+from concur_scim.scim.errors import InvalidFilter, InvalidPath, NoTarget
 from concur_scim.scim.evaluate import element_matches, value_equals
-from concur_scim.scim.paths import PatchPath
+from concur_scim.scim.filter_ast import Expr
 from concur_scim.scim.patch_values import (
     as_object,
     check_immutable_subs,
@@ -42,6 +48,7 @@ from concur_scim.scim.patch_values import (
     shape_items,
     shape_single_complex,
 )
+from concur_scim.scim.paths import PatchPath
 from concur_scim.scim.registry import AttributeDef
 
 
@@ -92,6 +99,7 @@ Handler = Callable[[Slot, PatchPath, Any], None]
 
 def add_at(slot: Slot, path: PatchPath, value: Any) -> None:
     """RFC 7644 §3.5.2.1 ``add``: set a simple value, merge a complex one, append to a list."""
+    _check_filter(path)
     if value is None or value == "":
         remove_at(slot, path, None)
     elif not is_empty(value):
@@ -100,6 +108,7 @@ def add_at(slot: Slot, path: PatchPath, value: Any) -> None:
 
 def replace_at(slot: Slot, path: PatchPath, value: Any) -> None:
     """RFC 7644 §3.5.2.3 ``replace``: like add, but a list or a filtered element is swapped."""
+    _check_filter(path)
     if is_empty(value):
         remove_at(slot, path, None)
     else:
@@ -108,6 +117,7 @@ def replace_at(slot: Slot, path: PatchPath, value: Any) -> None:
 
 def remove_at(slot: Slot, path: PatchPath, value: Any) -> None:
     """RFC 7644 §3.5.2.2 ``remove``; a non-empty ``value`` on a list names the elements to drop."""
+    _check_filter(path)
     attr = slot.attr
     if attr.type != "complex" and not attr.multi_valued:
         _require_plain(path)
@@ -121,6 +131,7 @@ def remove_at(slot: Slot, path: PatchPath, value: Any) -> None:
             for element in items:
                 if isinstance(element, dict):
                     set_sub(element, path.sub, None, attr.name)
+            items = [e for e in items if not _vacant(e)]
         elif not is_empty(value):
             items = [e for e in items if not _named_by(e, value, attr)]
         else:
@@ -131,7 +142,7 @@ def remove_at(slot: Slot, path: PatchPath, value: Any) -> None:
     if not isinstance(current, dict):
         slot.clear()
         return
-    if path.value_filter is not None and not element_matches(path.value_filter, current, attr):
+    if path.value_filter is not None and not _matches(path.value_filter, current, attr):
         return  # `manager[value eq "other"]`: nothing to remove
     if path.sub is not None:
         set_sub(current, path.sub, None, attr.name)
@@ -140,7 +151,7 @@ def remove_at(slot: Slot, path: PatchPath, value: Any) -> None:
         slot.clear()
 
 
-HANDLERS: dict[str, Handler] = {"add": add_at, "replace": replace_at, "remove": remove_at}
+HANDLERS: Mapping[str, Handler] = {"add": add_at, "replace": replace_at, "remove": remove_at}
 """The operations by their lower-case ``op`` name (commands dispatched through a registry)."""
 
 
@@ -184,11 +195,15 @@ def _write(slot: Slot, path: PatchPath, value: Any, *, replace: bool) -> None:
     given = as_object(value, attr)
     value_sub = attr.sub("value")
     new_ref = next((v for k, v in given.items() if str(k).lower() == "value"), None)
-    if value_sub is not None and element and not is_empty(new_ref):
-        if not value_equals(new_ref, element.get("value"), value_sub):
-            # A new manager id: `$ref`/`displayName` described the previous referent, so the
-            # RFC's merge would leave them stale.
-            element = {}
+    if (
+        value_sub is not None
+        and element
+        and not is_empty(new_ref)
+        and not value_equals(new_ref, element.get("value"), value_sub)
+    ):
+        # A new manager id: `$ref`/`displayName` described the previous referent, so the
+        # RFC's merge would leave them stale.
+        element = {}
     merge_into(element, given, attr)
     slot.put(element)
 
@@ -199,9 +214,7 @@ def _write_filtered(
     """Write to every element the value filter matches; returns the elements written."""
     attr, expr = path.attr, path.value_filter
     assert expr is not None  # the caller checked; keeps mypy's narrowing local
-    indexes = [
-        i for i, e in enumerate(items) if isinstance(e, dict) and element_matches(expr, e, attr)
-    ]
+    indexes = [i for i, e in enumerate(items) if isinstance(e, dict) and _matches(expr, e, attr)]
     created = not indexes
     if created:
         fresh = element_from_filter(expr, attr) if may_create else None
@@ -229,12 +242,28 @@ def _remove_filtered(items: list[Any], path: PatchPath) -> list[Any]:
     assert expr is not None
     kept: list[Any] = []
     for element in items:
-        if isinstance(element, dict) and element_matches(expr, element, attr):
+        if isinstance(element, dict) and _matches(expr, element, attr):
             if path.sub is None:
                 continue
             set_sub(element, path.sub, None, attr.name)
+            if _vacant(element):
+                continue
         kept.append(element)
     return kept
+
+
+# Sub-attributes that only describe an element's value (RFC 7643 §2.4), not data of their own.
+_DESCRIPTIVE = frozenset({"type", "primary", "display"})
+
+
+def _vacant(element: Any) -> bool:
+    """Whether a multi-valued element is left with no data after a sub-attribute removal.
+
+    Entra clears ``phoneNumbers[type eq "work"].value`` to say "no work phone" (the SCIM
+    validator's null-update test); ``{"type": "work"}`` left behind would be a phone with
+    no number, so the element goes.
+    """
+    return isinstance(element, dict) and all(key in _DESCRIPTIVE for key in element)
 
 
 def _named_by(element: Any, value: Any, attr: AttributeDef) -> bool:
@@ -257,6 +286,25 @@ def _named_by(element: Any, value: Any, attr: AttributeDef) -> bool:
         if value_equals(element, expected, attr):
             return True
     return False
+
+
+def _matches(expr: Expr, element: Any, attr: AttributeDef) -> bool:
+    """:func:`element_matches`, with a bad filter reported as the bad path it is part of."""
+    try:
+        return element_matches(expr, element, attr)
+    except InvalidFilter as exc:
+        raise InvalidPath(f"invalid filter in {attr.name}[...]: {exc.detail}") from None
+
+
+def _check_filter(path: PatchPath) -> None:
+    """Validate the value filter before any data is looked at.
+
+    element_matches checks the whole filter before reading the element, so one call on an
+    empty element fails the same way whether or not the attribute has values; otherwise a
+    mistyped filter on an empty list would "create" an element from it.
+    """
+    if path.value_filter is not None:
+        _matches(path.value_filter, {}, path.attr)
 
 
 def _current_items(slot: Slot) -> list[Any]:

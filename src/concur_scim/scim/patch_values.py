@@ -76,9 +76,7 @@ def as_object(value: Any, attr: AttributeDef) -> dict[str, Any]:
     """
     if isinstance(value, list):
         if len(value) != 1:
-            raise InvalidValue(
-                f"'{attr.name}' takes one object here, not a list of {len(value)}"
-            )
+            raise InvalidValue(f"'{attr.name}' takes one object here, not a list of {len(value)}")
         value = value[0]
     if isinstance(value, str) and attr.sub("value") is not None:
         value = {"value": value}
@@ -118,9 +116,9 @@ def set_sub(element: dict[str, Any], sub: AttributeDef, value: Any, where: str) 
     (RFC 7643 §2.2). Raises Mutability otherwise. An empty ``value`` removes the key.
     """
     old = element.get(sub.name)
-    if sub.mutability in ("readOnly", "immutable") and old != value:
-        if sub.mutability == "readOnly" or old is not None:
-            raise Mutability(f"attribute '{where}.{sub.name}' is {sub.mutability}")
+    locked = sub.mutability == "readOnly" or (sub.mutability == "immutable" and old is not None)
+    if locked and old != value:
+        raise Mutability(f"attribute '{where}.{sub.name}' is {sub.mutability}")
     if is_empty(value):
         element.pop(sub.name, None)
     else:

@@ -105,6 +105,13 @@ class _Compiler:
         else:
             schema = self.resource.core
         attr = schema.attribute(path.attr)
+        if attr is None and path.urn is None:
+            # An unqualified extension attribute (``manager eq "id"``, older Entra).
+            for extension in self.resource.extensions:
+                attr = extension.attribute(path.attr)
+                if attr is not None:
+                    schema = extension
+                    break
         if attr is None:
             raise InvalidFilter(f"unknown attribute '{path.attr}' in filter")
         sub = None
@@ -112,8 +119,9 @@ class _Compiler:
             sub = attr.sub(path.sub)
             if sub is None:
                 raise InvalidFilter(f"unknown attribute '{path.attr}.{path.sub}' in filter")
-        elif attr.type == "complex" and attr.multi_valued:
-            sub = attr.sub("value")  # RFC 7644 §3.4.2.2: "emails co x" means emails.value
+        elif attr.type == "complex":
+            # "emails co x" means emails.value (RFC 7644 §3.4.2.2); "manager eq id" likewise.
+            sub = attr.sub("value")
         if attr.type == "complex" and sub is None:
             raise InvalidFilter(f"'{attr.name}' is complex: filter on one of its sub-attributes")
         if attr.mutability == "writeOnly" or (sub and sub.mutability == "writeOnly"):
@@ -127,6 +135,9 @@ class _Compiler:
     # -- leaves ------------------------------------------------------------------------------
 
     def _leaf(self, expr: Compare | Present) -> Condition:
+        path = expr.path
+        if path.urn is None and path.sub is None and path.attr.lower() in self.cmap.special:
+            return self.cmap.special[path.attr.lower()](expr)  # e.g. "schemas"
         schema, attr, sub = self._resolve(expr.path)
         key = self._column_key(schema, attr, sub)
         if key in self.cmap.special:
