@@ -43,7 +43,6 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=1000, ge=1, le=100_000)
     default_page_size: int = Field(default=100, ge=1, le=100_000)
     max_payload_bytes: int = Field(default=1_048_576, ge=1024)
-    bulk_max_operations: int = Field(default=1000, ge=1)
     log_level: str = Field(default="info", pattern=r"^(critical|error|warning|info|debug)$")
 
     @field_validator("database_url")

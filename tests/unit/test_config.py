@@ -1,0 +1,55 @@
+"""Settings come from CONCUR_SCIM_* variables and a bad one fails with one clear line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from concur_scim.config import ConfigError, load_settings
+
+
+def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CONCUR_SCIM_ variables set the settings; the token is a secret."""
+    company = uuid.uuid4()
+    monkeypatch.setenv("CONCUR_SCIM_BEARER_TOKEN", "s3cr3t-value")
+    monkeypatch.setenv("CONCUR_SCIM_COMPANY_ID", str(company))
+    monkeypatch.setenv("CONCUR_SCIM_PORT", "9123")
+    settings = load_settings()
+    assert settings.port == 9123
+    assert settings.company_id == company
+    assert settings.bearer_token is not None
+    assert settings.bearer_token.get_secret_value() == "s3cr3t-value"
+    assert "s3cr3t-value" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CONCUR_SCIM_PORT", "eighty"), ("CONCUR_SCIM_DATABASE_URL", "mysql://x"),
+     ("CONCUR_SCIM_COMPANY_ID", "not-a-uuid"), ("CONCUR_SCIM_WORKERS", "0")],
+)
+def test_bad_setting_raises_config_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    """A malformed variable is named in a one-line ConfigError."""
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert name in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_cli_bad_setting_prints_one_line_and_exits_2() -> None:
+    """`concur-scim serve` with a bad setting prints one line on stderr, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "concur_scim.cli", "serve", "--port", "0"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"CONCUR_SCIM_DATABASE_URL": "oracle://nope", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("concur-scim: invalid setting")
+    assert "Traceback" not in result.stderr
