@@ -11,7 +11,12 @@ COPY src ./src
 COPY migrations ./migrations
 
 RUN pip install --no-cache-dir . \
-    && useradd --system --create-home --uid 10001 concur
+    && useradd --system --create-home --uid 10001 concur \
+    && mkdir /data && chown concur /data
+
+# The embedded default keeps its SQLite file on a volume; compose points this at PostgreSQL.
+ENV CONCUR_SCIM_DATABASE_URL=sqlite:////data/concur-scim.db
+VOLUME ["/data"]
 
 USER concur
 
