@@ -71,8 +71,9 @@ def test_patch_add_and_remove_members(client: TestClient) -> None:
     a, b, c = new_user(client), new_user(client), new_user(client)
     group = new_group(client, members=[{"value": a}])
     url = f"{GROUPS}/{group['id']}"
-    added = client.patch(url, json=patch({"op": "add", "path": "members",
-                                          "value": [{"value": b}, {"value": c}]}))
+    added = client.patch(
+        url, json=patch({"op": "add", "path": "members", "value": [{"value": b}, {"value": c}]})
+    )
     assert added.status_code == 204
     assert member_ids(client, group["id"]) == {a, b, c}
     removed = client.patch(url, json=patch({"op": "remove", "path": f'members[value eq "{b}"]'}))
@@ -105,10 +106,13 @@ def test_patch_with_unknown_member_changes_nothing(client: TestClient) -> None:
     a, b = new_user(client), new_user(client)
     group = new_group(client, members=[{"value": a}])
     url = f"{GROUPS}/{group['id']}"
-    response = client.patch(url, json=patch(
-        {"op": "replace", "path": "displayName", "value": "Renamed"},
-        {"op": "add", "path": "members", "value": [{"value": b}, {"value": "ghost"}]},
-    ))
+    response = client.patch(
+        url,
+        json=patch(
+            {"op": "replace", "path": "displayName", "value": "Renamed"},
+            {"op": "add", "path": "members", "value": [{"value": b}, {"value": "ghost"}]},
+        ),
+    )
     assert response.status_code == 400
     after = client.get(url).json()
     assert after["displayName"] == group["displayName"]
@@ -131,8 +135,9 @@ def test_put_replaces_members(client: TestClient) -> None:
     """PUT sets displayName and the full member list."""
     a, b = new_user(client), new_user(client)
     group = new_group(client, members=[{"value": a}])
-    response = client.put(f"{GROUPS}/{group['id']}",
-                          json={"displayName": "Replaced", "members": [{"value": b}]})
+    response = client.put(
+        f"{GROUPS}/{group['id']}", json={"displayName": "Replaced", "members": [{"value": b}]}
+    )
     assert response.status_code == 200
     assert response.json()["displayName"] == "Replaced"
     assert {m["value"] for m in response.json()["members"]} == {b}
@@ -158,8 +163,10 @@ def test_user_groups_attribute_and_delete_cascade(client: TestClient) -> None:
     assert client.delete(f"{USERS}/{alice}").status_code == 204
     assert member_ids(client, group["id"]) == set()
     bob = new_user(client)
-    client.patch(f"{GROUPS}/{group['id']}",
-                 json=patch({"op": "add", "path": "members", "value": [{"value": bob}]}))
+    client.patch(
+        f"{GROUPS}/{group['id']}",
+        json=patch({"op": "add", "path": "members", "value": [{"value": bob}]}),
+    )
     assert client.delete(f"{GROUPS}/{group['id']}").status_code == 204
     assert "groups" not in client.get(f"{USERS}/{bob}").json()
     assert client.get(f"{GROUPS}/{group['id']}").status_code == 404

@@ -34,9 +34,7 @@ def test_create_returns_201_with_location_etag_and_meta(client: TestClient) -> N
 
 def test_create_accepts_plain_application_json(client: TestClient) -> None:
     """A body sent as application/json is accepted and answered as application/scim+json."""
-    response = client.post(
-        USERS, json=user_body(), headers={"Content-Type": "application/json"}
-    )
+    response = client.post(USERS, json=user_body(), headers={"Content-Type": "application/json"})
     assert response.status_code == 201
     assert response.headers["content-type"].startswith("application/scim+json")
 
@@ -64,8 +62,13 @@ def test_enterprise_extension_round_trips(client: TestClient) -> None:
     manager = create(client)
     created = create(
         client,
-        **{ENTERPRISE: {"employeeNumber": "701984", "department": "Sales",
-                        "manager": manager["id"]}},
+        **{
+            ENTERPRISE: {
+                "employeeNumber": "701984",
+                "department": "Sales",
+                "manager": manager["id"],
+            }
+        },
     )
     got = client.get(f"{USERS}/{created['id']}").json()
     assert ENTERPRISE in got["schemas"]
@@ -184,7 +187,8 @@ def test_rename_onto_taken_username_is_409(client: TestClient) -> None:
     create(client, userName="taken")
     other = create(client)
     response = client.patch(
-        f"{USERS}/{other['id']}", json=patch({"op": "replace", "path": "userName", "value": "TAKEN"})
+        f"{USERS}/{other['id']}",
+        json=patch({"op": "replace", "path": "userName", "value": "TAKEN"}),
     )
     assert response.status_code == 409
     assert client.get(f"{USERS}/{other['id']}").json()["userName"] == other["userName"]
@@ -215,7 +219,9 @@ def test_attributes_and_excluded_attributes_on_get(client: TestClient) -> None:
     """attributes keeps only what is named (plus id, schemas); excludedAttributes drops it."""
     created = create(client, **{ENTERPRISE: {"department": "Sales", "costCenter": "42"}})
     url = f"{USERS}/{created['id']}"
-    only = client.get(url, params={"attributes": f"userName,name.givenName,{ENTERPRISE}:department"})
+    only = client.get(
+        url, params={"attributes": f"userName,name.givenName,{ENTERPRISE}:department"}
+    )
     body = only.json()
     assert set(body) == {"schemas", "id", "userName", "name", ENTERPRISE}
     assert body["name"] == {"givenName": created["name"]["givenName"]}

@@ -32,12 +32,14 @@ def test_serve_with_two_workers_shares_one_store(tmp_path: Path) -> None:
     """--workers 2 runs two processes over one SQLite file; every write is seen by reads."""
     url = f"sqlite:///{tmp_path / 'workers.db'}"
     auth = {"Authorization": "Bearer w-token"}
-    with running_server(url, "w-token", {"CONCUR_SCIM_WORKERS": "2"}) as base:
-        with httpx.Client(base_url=f"{base}/scim/v2", headers=auth, timeout=30) as client:
-            for n in range(20):
-                r = client.post("/Users", json={"userName": f"worker{n}"})
-                assert r.status_code == 201, r.text
-            assert client.get("/Users", params={"count": 0}).json()["totalResults"] == 20
+    with (
+        running_server(url, "w-token", {"CONCUR_SCIM_WORKERS": "2"}) as base,
+        httpx.Client(base_url=f"{base}/scim/v2", headers=auth, timeout=30) as client,
+    ):
+        for n in range(20):
+            r = client.post("/Users", json={"userName": f"worker{n}"})
+            assert r.status_code == 201, r.text
+        assert client.get("/Users", params={"count": 0}).json()["totalResults"] == 20
 
 
 def test_serve_generates_and_prints_a_token(tmp_path: Path) -> None:
@@ -69,7 +71,7 @@ def _check_generated_token(process: subprocess.Popen[bytes], port: int) -> None:
         token = second.strip().removeprefix("bearer token: ")
         assert len(token) >= 32
         base = f"http://127.0.0.1:{port}"
-        assert _wait_until_healthy(process, base) is None  # type: ignore[arg-type]
+        assert _wait_until_healthy(process, base) is None
         response = httpx.get(f"{base}/scim/v2/Users", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200
     finally:

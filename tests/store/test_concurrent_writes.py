@@ -49,6 +49,9 @@ def test_concurrent_creates_of_one_username_have_one_winner(
     assert len(winners) == 1
     assert len(losers) == WRITERS - 1
     with engine.connect() as conn:
-        stored = conn.execute(select(func.count()).select_from(users).where(
-            users.c.user_name_key == "racer@example.com")).scalar_one()
+        stored = conn.execute(
+            select(func.count())
+            .select_from(users)
+            .where(users.c.user_name_key == "racer@example.com")
+        ).scalar_one()
     assert stored == 1

@@ -22,22 +22,32 @@ CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 DATASET = {
     "bjensen": user_body(
-        userName="bjensen", title="Tour Guide", userType="Employee", externalId="ext-1",
+        userName="bjensen",
+        title="Tour Guide",
+        userType="Employee",
+        externalId="ext-1",
         name={"givenName": "Barbara", "familyName": "Jensen"},
         emails=[{"value": "bjensen@example.com", "type": "work", "primary": True}],
         **{ENTERPRISE: {"employeeNumber": "701984"}},
     ),
     "jsmith": user_body(
-        userName="JSmith", userType="Intern", name={"familyName": "O'Malley"},
+        userName="JSmith",
+        userType="Intern",
+        name={"familyName": "O'Malley"},
         emails=[{"value": "js@example.org", "type": "home"}],
         ims=[{"value": "js@foo.com", "type": "xmpp"}],
     ),
     "jdoe": user_body(
-        userName="jdoe", userType="Contractor", externalId="ext-3",
+        userName="jdoe",
+        userType="Contractor",
+        externalId="ext-3",
         emails=[{"value": "jdoe@other.net", "type": "work"}],
     ),
     "alice": user_body(
-        userName="alice", title="CEO", userType="Employee", active=False,
+        userName="alice",
+        title="CEO",
+        userType="Employee",
+        active=False,
         emails=[{"value": "alice@example.com", "type": "home"}],
     ),
 }
@@ -55,14 +65,21 @@ CASES = [
     ('title pr and userType eq "Employee"', {"bjensen", "alice"}),
     ('title pr or userType eq "Intern"', {"bjensen", "jsmith", "alice"}),
     (f'schemas eq "{ENTERPRISE}"', {"bjensen"}),
-    ('userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")',
-     {"bjensen", "alice"}),
-    ('userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")',
-     {"jdoe"}),
+    (
+        'userType eq "Employee" and (emails co "example.com" or emails.value co "example.org")',
+        {"bjensen", "alice"},
+    ),
+    (
+        'userType ne "Employee" and not (emails co "example.com" or emails.value co "example.org")',
+        {"jdoe"},
+    ),
     ('userType eq "Employee" and (emails.type eq "work")', {"bjensen"}),
     ('userType eq "Employee" and emails[type eq "work" and value co "@example.com"]', {"bjensen"}),
-    ('emails[type eq "work" and value co "@example.com"] or '
-     'ims[type eq "xmpp" and value co "@foo.com"]', {"bjensen", "jsmith"}),
+    (
+        'emails[type eq "work" and value co "@example.com"] or '
+        'ims[type eq "xmpp" and value co "@foo.com"]',
+        {"bjensen", "jsmith"},
+    ),
     ('USERNAME EQ "BJENSEN"', {"bjensen"}),
     ('externalId eq "ext-3"', {"jdoe"}),
     ('externalId eq "EXT-3"', set()),
@@ -130,16 +147,34 @@ def many_rows(client: TestClient, engine: Engine) -> str:
     now = datetime.now(UTC)
     common = {"company_id": company, "created": now, "last_modified": now, "version": 1}
     with engine.begin() as conn:
-        conn.execute(users.insert(), [
-            {**common, "id": str(uuid.uuid4()), "user_name": f"u{i}", "user_name_key": f"u{i}",
-             "external_id": f"e{i}", "active": True, "doc": {"userName": f"u{i}"}}
-            for i in range(2000)
-        ])
-        conn.execute(groups.insert(), [
-            {**common, "id": str(uuid.uuid4()), "display_name": f"G{i}",
-             "display_name_key": f"g{i}", "doc": {"displayName": f"G{i}"}}
-            for i in range(2000)
-        ])
+        conn.execute(
+            users.insert(),
+            [
+                {
+                    **common,
+                    "id": str(uuid.uuid4()),
+                    "user_name": f"u{i}",
+                    "user_name_key": f"u{i}",
+                    "external_id": f"e{i}",
+                    "active": True,
+                    "doc": {"userName": f"u{i}"},
+                }
+                for i in range(2000)
+            ],
+        )
+        conn.execute(
+            groups.insert(),
+            [
+                {
+                    **common,
+                    "id": str(uuid.uuid4()),
+                    "display_name": f"G{i}",
+                    "display_name_key": f"g{i}",
+                    "doc": {"displayName": f"G{i}"},
+                }
+                for i in range(2000)
+            ],
+        )
         conn.exec_driver_sql("ANALYZE")
     return str(company)
 
@@ -161,8 +196,9 @@ def test_sync_lookups_use_an_index(engine: Engine, many_rows: str, flt: str, col
 
 def test_group_display_name_lookup_uses_an_index(engine: Engine, many_rows: str) -> None:
     """Groups are matched by displayName through the per-company unique index."""
-    where = compile_filter(parse_filter('displayName eq "g17"'), group_schema(), GROUP_COLUMNS,
-                           engine.dialect.name)
+    where = compile_filter(
+        parse_filter('displayName eq "g17"'), group_schema(), GROUP_COLUMNS, engine.dialect.name
+    )
     plan = _plan(engine, select(groups).where(groups.c.company_id == many_rows, where))
     assert_index_on(plan, "display_name_key")
 
@@ -170,7 +206,8 @@ def test_group_display_name_lookup_uses_an_index(engine: Engine, many_rows: str)
 def assert_index_on(plan: str, column: str) -> None:
     """The plan seeks an index with ``column`` in its condition (SQLite or PostgreSQL wording)."""
     if plan.startswith("SEARCH") or "USING INDEX" in plan:
-        assert "USING INDEX" in plan and f"{column}=?" in plan, plan
+        assert "USING INDEX" in plan, plan
+        assert f"{column}=?" in plan, plan
         return
     cond = [line for line in plan.splitlines() if "Index Cond" in line]
     assert cond, plan

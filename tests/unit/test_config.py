@@ -27,8 +27,12 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("CONCUR_SCIM_PORT", "eighty"), ("CONCUR_SCIM_DATABASE_URL", "mysql://x"),
-     ("CONCUR_SCIM_COMPANY_ID", "not-a-uuid"), ("CONCUR_SCIM_WORKERS", "0")],
+    [
+        ("CONCUR_SCIM_PORT", "eighty"),
+        ("CONCUR_SCIM_DATABASE_URL", "mysql://x"),
+        ("CONCUR_SCIM_COMPANY_ID", "not-a-uuid"),
+        ("CONCUR_SCIM_WORKERS", "0"),
+    ],
 )
 def test_bad_setting_raises_config_error(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
@@ -45,7 +49,10 @@ def test_cli_bad_setting_prints_one_line_and_exits_2() -> None:
     """`concur-scim serve` with a bad setting prints one line on stderr, no traceback."""
     result = subprocess.run(
         [sys.executable, "-m", "concur_scim.cli", "serve", "--port", "0"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"CONCUR_SCIM_DATABASE_URL": "oracle://nope", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 2
