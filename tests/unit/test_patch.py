@@ -342,9 +342,13 @@ def test_add_with_null_or_empty_string_clears_target(empty: Any) -> None:
 
 
 def test_replace_filtered_sub_with_empty_value_removes_sub() -> None:
-    """Clearing a filtered sub-attribute deletes it and creates nothing."""
+    """Clearing a filtered sub-attribute deletes it, drops an element left vacant, adds nothing."""
     out = patch(make_user(), {"op": "replace", "path": 'emails[type eq "home"].value', "value": ""})
-    assert out["emails"] == [WORK, {"type": "home"}]
+    assert out["emails"] == [WORK]
+    keep = dict(HOME, display="Babs")
+    out = patch(make_user(emails=[WORK, keep]),
+                {"op": "remove", "path": 'emails[type eq "home"].type'})
+    assert out["emails"] == [WORK, {"value": "babs@jensen.org", "display": "Babs"}]
     out = patch(make_user(), {"op": "replace", "path": 'ims[type eq "x"].value', "value": None})
     assert "ims" not in out
 
