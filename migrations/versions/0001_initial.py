@@ -69,7 +69,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('user_name_key', name=op.f('uq_users_user_name_key'))
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_users_company_id_seq'), ['company_id', 'seq'], unique=False)
+        batch_op.create_index(batch_op.f('ix_users_company_id_deleted_at_seq'), ['company_id', 'deleted_at', 'seq'], unique=False)
 
     op.create_table('group_members',
     sa.Column('group_id', sa.String(length=36), nullable=False),
@@ -94,7 +94,7 @@ def downgrade() -> None:
 
     op.drop_table('group_members')
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_users_company_id_seq'))
+        batch_op.drop_index(batch_op.f('ix_users_company_id_deleted_at_seq'))
 
     op.drop_table('users')
     with op.batch_alter_table('groups', schema=None) as batch_op:

@@ -7,17 +7,16 @@ disposed at shutdown. Dialect routers are mounted from their profiles (api/diale
 from __future__ import annotations
 
 import secrets
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from fastapi import FastAPI
 from starlette.responses import JSONResponse, Response
 
 from concur_scim.api.deps import Services, StaticTokenVerifier
 from concur_scim.api.dialects import DIALECTS
 from concur_scim.api.discovery import discovery_router
+from concur_scim.api.middleware import RequestIdMiddleware
 from concur_scim.api.resources import KINDS, resource_router
 from concur_scim.api.responses import install_error_handlers
 from concur_scim.config import Settings, load_settings
@@ -54,7 +53,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     )
     app.state.bearer_token = token
     install_error_handlers(app)
-    app.add_middleware(BaseHTTPMiddleware, dispatch=_request_id)
+    app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
@@ -65,14 +64,6 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         for name in dialect.resource_types:
             app.include_router(resource_router(KINDS[name], dialect))
     return app
-
-
-async def _request_id(request: Request, call_next: RequestResponseEndpoint) -> Response:
-    """Echo or mint ``X-Request-Id`` so a client's report can be matched to the logs."""
-    request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
-    response = await call_next(request)
-    response.headers["X-Request-Id"] = request_id
-    return response
 
 
 def create_app_from_env() -> FastAPI:

@@ -54,7 +54,7 @@ class Services:
     clock: Clock
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     """The application's :class:`Services` (set by the lifespan)."""
     found: Services = request.app.state.services
     return found
@@ -63,7 +63,7 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def authenticate(request: Request, svc: ServicesDep) -> str:
+async def authenticate(request: Request, svc: ServicesDep) -> str:
     """The caller's company id from ``Authorization: Bearer <token>`` (RFC 6750 §2.1).
 
     Raises Unauthorized (401, ``WWW-Authenticate: Bearer``) when the header is missing,

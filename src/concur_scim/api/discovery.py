@@ -2,7 +2,8 @@
 
 ``/Schemas`` is generated from the pydantic models (``registry.schema_document``: the model's
 ``to_schema()`` with the registry's corrections), the same source the validator, filter
-compiler and PATCH engine read through the registry, so what is published is what is enforced. The ServiceProviderConfig states the limits the server really applies.
+compiler and PATCH engine read through the registry, so what is published is what is enforced.
+The ServiceProviderConfig states the limits the server really applies.
 Also the root ``POST /.search`` (RFC 7644 §3.4.3), which searches every resource type.
 """
 

@@ -112,7 +112,8 @@ def coerce_value(value: Any, attr: AttributeDef, urn: str = "") -> Any:
         return MISSING
     if attr.multi_valued:
         items = value if isinstance(value, list) else [value]
-        if len(items) > MAX_MULTI_VALUES:
+        # Group members are bounded by the request size alone: groups hold 100,000 members.
+        if len(items) > MAX_MULTI_VALUES and attr.name != "members":
             raise InvalidValue(f"'{attr.name}' has more than {MAX_MULTI_VALUES} values")
         out = [v for v in (_coerce_single(i, attr, urn) for i in items) if v is not MISSING]
         if not out:

@@ -73,7 +73,8 @@ users = Table(
     Column("doc", Document, nullable=False),
     UniqueConstraint("company_id", "external_id"),
     UniqueConstraint("company_id", "employee_number"),
-    Index(None, "company_id", "seq"),
+    # Live users of a company in creation order: counts and pages read only this index.
+    Index(None, "company_id", "deleted_at", "seq"),
 )
 
 groups = Table(
