@@ -58,8 +58,13 @@ def test_connection_group_probe_excludes_members(client: TestClient) -> None:
     """The group probe with excludedAttributes=members answers a ListResponse without members."""
     member = _create(client, user_body())
     group = expect(client.post(GROUPS, json=load_sample("entra_default_create_group")), 201)
-    expect(client.patch(f"{GROUPS}/{group['id']}", json=load_sample(
-        "entra_default_patch_group_add_member", user_id=member["id"])), 204)
+    expect(
+        client.patch(
+            f"{GROUPS}/{group['id']}",
+            json=load_sample("entra_default_patch_group_add_member", user_id=member["id"]),
+        ),
+        204,
+    )
     url = filtered(GROUPS, 'displayName eq "displayName"', excludedAttributes="members")
     [found] = expect_list(client.get(url), 1)
     assert found["id"] == group["id"]
@@ -111,7 +116,9 @@ def test_create_user_with_meta_and_empty_roles(client: TestClient) -> None:
     assert created["active"] is True
     read = _get(client, created["id"])
     assert read["name"] == {
-        "formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName",
+        "formatted": "givenName familyName",
+        "familyName": "familyName",
+        "givenName": "givenName",
     }
     assert read["emails"] == [
         {"primary": True, "type": "work", "value": "Test_User_11bb11bb@testuser.com"}
@@ -126,8 +133,15 @@ def test_create_user_example2_nulls_and_mistyped_enterprise_urn(client: TestClie
     assert read["userName"] == "jyoung"
     assert read["displayName"] == "Joy Young"
     assert read["emails"] == [{"type": "work", "value": "jyoung@Contoso.com", "primary": True}]
-    for absent in ("addresses", "phoneNumbers", "preferredLanguage", "title", "department",
-                   "manager", ENTERPRISE):
+    for absent in (
+        "addresses",
+        "phoneNumbers",
+        "preferredLanguage",
+        "title",
+        "department",
+        "manager",
+        ENTERPRISE,
+    ):
         assert absent not in read
     assert read["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:User"]
 
@@ -195,7 +209,8 @@ def test_update_capitalised_replace_ops(client: TestClient) -> None:
         {"primary": True, "type": "work", "value": "updatedEmail@microsoft.com"}
     ]
     assert read["name"] == {
-        "formatted": "givenName familyName", "familyName": "updatedFamilyName",
+        "formatted": "givenName familyName",
+        "familyName": "updatedFamilyName",
         "givenName": "givenName",
     }
 
@@ -295,8 +310,12 @@ def test_manager_remove_filter_for_other_id_keeps_manager(client: TestClient) ->
     manager = _create(client, user_body())
     created = _create(client, load_sample("entra_default_create_user"))
     _patch(client, created["id"], "entra_default_patch_manager_string", manager_id=manager["id"])
-    _patch(client, created["id"], "entra_default_patch_manager_remove_filter",
-           manager_id=str(uuid.uuid4()))
+    _patch(
+        client,
+        created["id"],
+        "entra_default_patch_manager_remove_filter",
+        manager_id=str(uuid.uuid4()),
+    )
     assert _manager(_get(client, created["id"]))["value"] == manager["id"]
 
 
@@ -438,8 +457,14 @@ def test_group_multi_member_add_and_value_list_remove(client: TestClient) -> Non
     """Several members in one PATCH are all added; ``Remove`` with a value list drops only those."""
     users = [_create(client, user_body())["id"] for _ in range(3)]
     group = _group(client)
-    _patch_group(client, group["id"], "entra_default_patch_group_add_members",
-                 user_id_1=users[0], user_id_2=users[1], user_id_3=users[2])
+    _patch_group(
+        client,
+        group["id"],
+        "entra_default_patch_group_add_members",
+        user_id_1=users[0],
+        user_id_2=users[1],
+        user_id_3=users[2],
+    )
     assert _member_ids(client, group["id"]) == set(users)
     _patch_group(client, group["id"], "entra_default_patch_group_remove_member", user_id=users[1])
     assert _member_ids(client, group["id"]) == {users[0], users[2]}

@@ -92,9 +92,18 @@ def test_remove_member_by_value_filter_path(client: TestClient) -> None:
     """``remove members[value eq "<id>"]`` answers 204 and removes only that member."""
     users = [_create(client, user_body())["id"] for _ in range(3)]
     group = expect(client.post(GROUPS, json=load_sample("entra_default_create_group")), 201)
-    expect(client.patch(f"{GROUPS}/{group['id']}", json=load_sample(
-        "entra_default_patch_group_add_members",
-        user_id_1=users[0], user_id_2=users[1], user_id_3=users[2])), 204)
+    expect(
+        client.patch(
+            f"{GROUPS}/{group['id']}",
+            json=load_sample(
+                "entra_default_patch_group_add_members",
+                user_id_1=users[0],
+                user_id_2=users[1],
+                user_id_3=users[2],
+            ),
+        ),
+        204,
+    )
     removal = load_sample("entra_aadOptscim062020_patch_remove_member", user_id=users[0])
     expect(client.patch(f"{GROUPS}/{group['id']}", json=removal), 204)
     read = expect(client.get(f"{GROUPS}/{group['id']}"), 200)

@@ -77,8 +77,9 @@ def test_create_user_echoes_values_without_password(client: TestClient) -> None:
 
 def test_create_user_with_plain_json_content_type(client: TestClient) -> None:
     """Okta's test POSTs ``application/json``; it is accepted and answered as SCIM JSON."""
-    response = client.post(USERS, json=load_sample("okta_create_user"),
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        USERS, json=load_sample("okta_create_user"), headers={"Content-Type": "application/json"}
+    )
     created = expect(response, 201)
     assert _get(client, created["id"])["userName"] == OKTA_USER
 
@@ -101,8 +102,9 @@ def test_upper_cased_username_lookup_finds_user(client: TestClient) -> None:
 def test_bad_token_is_401_scim_error(client: TestClient) -> None:
     """A wrong bearer token answers 401, a SCIM error body with status "401", WWW-Authenticate."""
     _create(client, user_body())
-    response = client.get(f"{USERS}?count=1&startIndex=1",
-                          headers={"Authorization": "Bearer not-the-token"})
+    response = client.get(
+        f"{USERS}?count=1&startIndex=1", headers={"Authorization": "Bearer not-the-token"}
+    )
     expect_error(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     response = client.get(GROUPS, headers={"Authorization": ""})
@@ -199,9 +201,19 @@ def test_pathless_replace_with_own_id_is_accepted(client: TestClient) -> None:
     """A path-less replace whose value carries the group's own ``id`` succeeds unchanged."""
     member = _users(client, 1)[0]
     group = _group(client)
-    expect(client.patch(f"{GROUPS}/{group['id']}", json=load_sample(
-        "okta_patch_group_replace_members", user_id_1=member["id"], display_1="one",
-        user_id_2=member["id"], display_2="one")), 204)
+    expect(
+        client.patch(
+            f"{GROUPS}/{group['id']}",
+            json=load_sample(
+                "okta_patch_group_replace_members",
+                user_id_1=member["id"],
+                display_1="one",
+                user_id_2=member["id"],
+                display_2="one",
+            ),
+        ),
+        204,
+    )
     body = load_sample("okta_patch_group_pathless", group_id=group["id"])
     expect(client.patch(f"{GROUPS}/{group['id']}", json=body), 204)
     read = expect(client.get(f"{GROUPS}/{group['id']}"), 200)
@@ -214,11 +226,25 @@ def test_remove_by_filter_and_add_in_one_patch(client: TestClient) -> None:
     """``remove members[value eq id]`` plus ``add members`` in one PATCH swap exactly one member."""
     kept, removed, added = _users(client, 3)
     group = _group(client)
-    expect(client.patch(f"{GROUPS}/{group['id']}", json=load_sample(
-        "okta_patch_group_replace_members", user_id_1=kept["id"], display_1=kept["userName"],
-        user_id_2=removed["id"], display_2=removed["userName"])), 204)
-    body = load_sample("okta_patch_group_members", removed_id=removed["id"],
-                       added_id=added["id"], added_display=added["userName"])
+    expect(
+        client.patch(
+            f"{GROUPS}/{group['id']}",
+            json=load_sample(
+                "okta_patch_group_replace_members",
+                user_id_1=kept["id"],
+                display_1=kept["userName"],
+                user_id_2=removed["id"],
+                display_2=removed["userName"],
+            ),
+        ),
+        204,
+    )
+    body = load_sample(
+        "okta_patch_group_members",
+        removed_id=removed["id"],
+        added_id=added["id"],
+        added_display=added["userName"],
+    )
     expect(client.patch(f"{GROUPS}/{group['id']}", json=body), 204)
     assert set(_members(client, group["id"])) == {kept["id"], added["id"]}
     assert "groups" not in _get(client, removed["id"])
@@ -229,11 +255,20 @@ def test_replace_members_with_full_list(client: TestClient) -> None:
     """``replace members`` with the full list leaves exactly that list."""
     old, first, second = _users(client, 3)
     group = _group(client)
-    expect(client.patch(f"{GROUPS}/{group['id']}", json=load_sample(
-        "entra_default_patch_group_add_member", user_id=old["id"])), 204)
-    body = load_sample("okta_patch_group_replace_members",
-                       user_id_1=first["id"], display_1=first["userName"],
-                       user_id_2=second["id"], display_2=second["userName"])
+    expect(
+        client.patch(
+            f"{GROUPS}/{group['id']}",
+            json=load_sample("entra_default_patch_group_add_member", user_id=old["id"]),
+        ),
+        204,
+    )
+    body = load_sample(
+        "okta_patch_group_replace_members",
+        user_id_1=first["id"],
+        display_1=first["userName"],
+        user_id_2=second["id"],
+        display_2=second["userName"],
+    )
     expect(client.patch(f"{GROUPS}/{group['id']}", json=body), 204)
     members = _members(client, group["id"])
     assert set(members) == {first["id"], second["id"]}
@@ -244,10 +279,20 @@ def test_put_group_with_full_member_list(client: TestClient) -> None:
     """PUT of the group with its full member list answers 200 and sets exactly those members."""
     old, first, second = _users(client, 3)
     group = _group(client)
-    expect(client.patch(f"{GROUPS}/{group['id']}", json=load_sample(
-        "entra_default_patch_group_add_member", user_id=old["id"])), 204)
-    body = load_sample("okta_put_group", user_id_1=first["id"], display_1=first["userName"],
-                       user_id_2=second["id"], display_2=second["userName"])
+    expect(
+        client.patch(
+            f"{GROUPS}/{group['id']}",
+            json=load_sample("entra_default_patch_group_add_member", user_id=old["id"]),
+        ),
+        204,
+    )
+    body = load_sample(
+        "okta_put_group",
+        user_id_1=first["id"],
+        display_1=first["userName"],
+        user_id_2=second["id"],
+        display_2=second["userName"],
+    )
     replaced = expect(client.put(f"{GROUPS}/{group['id']}", json=body), 200)
     assert {m["value"] for m in replaced["members"]} == {first["id"], second["id"]}
     assert set(_members(client, group["id"])) == {first["id"], second["id"]}

@@ -346,8 +346,9 @@ def test_replace_filtered_sub_with_empty_value_removes_sub() -> None:
     out = patch(make_user(), {"op": "replace", "path": 'emails[type eq "home"].value', "value": ""})
     assert out["emails"] == [WORK]
     keep = dict(HOME, display="Babs")
-    out = patch(make_user(emails=[WORK, keep]),
-                {"op": "remove", "path": 'emails[type eq "home"].type'})
+    out = patch(
+        make_user(emails=[WORK, keep]), {"op": "remove", "path": 'emails[type eq "home"].type'}
+    )
     assert out["emails"] == [WORK, {"value": "babs@jensen.org", "display": "Babs"}]
     out = patch(make_user(), {"op": "replace", "path": 'ims[type eq "x"].value', "value": None})
     assert "ims" not in out
