@@ -42,8 +42,19 @@ class _Missing:
 MISSING = _Missing()
 
 
-def normalize_resource(payload: Any, resource: ResourceSchema) -> dict[str, Any]:
+def normalize_resource(
+    payload: Any,
+    resource: ResourceSchema,
+    *,
+    strict: bool = False,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The canonical stored document for ``payload`` (a POST/PUT body or a patched document).
+
+    ``strict`` applies the Concur constraints declared on the schema models (required on
+    create, lengths, enums, one-per-type rules); the generic dialect validates types only.
+    ``previous`` is the stored document being replaced (None on create), against which
+    immutable and create-only attributes are checked.
 
     Raises InvalidSyntax when ``payload`` is not a JSON object and InvalidValue when a value
     has the wrong type or a required attribute is missing.

@@ -25,13 +25,15 @@ from concur_scim.store.paging import ListQuery
 from concur_scim.store.records import Page, ResourceRecord
 
 
-def create_user(conn: Connection, company_id: str, payload: Any, *, clock: Clock) -> ResourceRecord:
+def create_user(
+    conn: Connection, company_id: str, payload: Any, *, clock: Clock, strict: bool = False
+) -> ResourceRecord:
     """Create a user from a POST body; a user without ``active`` is created active.
 
     Raises InvalidSyntax/InvalidValue for a bad body and Uniqueness (409) when userName,
     externalId or employeeNumber is taken.
     """
-    doc = normalize_resource(payload, user_schema())
+    doc = normalize_resource(payload, user_schema(), strict=strict)
     doc.setdefault("active", True)
     try:
         return store.insert_user(conn, company_id, str(uuid.uuid4()), doc, clock())
@@ -55,6 +57,7 @@ def replace_user(
     *,
     clock: Clock,
     if_match: str | None = None,
+    strict: bool = False,
 ) -> ResourceRecord:
     """Replace the user's writable attributes with the PUT body (RFC 7644 §3.5.1).
 
@@ -63,7 +66,7 @@ def replace_user(
     """
     record = get_user(conn, company_id, user_id)
     check_if_match(record, if_match)
-    doc = normalize_resource(payload, user_schema())
+    doc = normalize_resource(payload, user_schema(), strict=strict, previous=record.doc)
     doc.setdefault("active", record.doc.get("active", True))
     return _store(conn, record, doc, clock)
 
@@ -76,6 +79,7 @@ def patch_user(
     *,
     clock: Clock,
     if_match: str | None = None,
+    strict: bool = False,
 ) -> ResourceRecord:
     """Apply a PatchOp message atomically (RFC 7644 §3.5.2); nothing changes on error."""
     schema = user_schema()
@@ -83,7 +87,8 @@ def patch_user(
     record = get_user(conn, company_id, user_id)
     check_if_match(record, if_match)
     patched = apply_patch(record.doc, operations, schema, resource_id=record.id)
-    return _store(conn, record, normalize_resource(patched, schema), clock)
+    doc = normalize_resource(patched, schema, strict=strict, previous=record.doc)
+    return _store(conn, record, doc, clock)
 
 
 def _store(
