@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from concur_scim.api.deps import Services, StaticTokenVerifier
 from concur_scim.api.dialects import DIALECTS
 from concur_scim.api.discovery import discovery_router
-from concur_scim.api.middleware import RequestIdMiddleware
+from concur_scim.api.middleware import CorrelationMiddleware, PathNormalizer
 from concur_scim.api.resources import KINDS, resource_router
 from concur_scim.api.responses import install_error_handlers
 from concur_scim.config import Settings, load_settings
@@ -53,7 +53,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     )
     app.state.bearer_token = token
     install_error_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(PathNormalizer)
+    app.add_middleware(CorrelationMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
@@ -61,7 +62,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
 
     for dialect in DIALECTS:
         app.include_router(discovery_router(dialect))
-        for name in dialect.resource_types:
+        for name in dialect.crud_types:
             app.include_router(resource_router(KINDS[name], dialect))
     return app
 

@@ -1,30 +1,136 @@
-"""Dialects as data: how one API surface serves the shared store (DESIGN "The one idea").
+"""Dialects as data: how each API surface serves the shared store (DESIGN "The one idea").
 
-A :class:`Dialect` says where an API is mounted and how it behaves (status codes, paging,
-which resource types it serves). Routers are built from a dialect by
-:func:`concur_scim.api.resources.resource_router`; adding a dialect adds a profile here, not
-a copy of the handlers. The generic SCIM 2.0 dialect is the first profile.
+A :class:`Dialect` says where an API is mounted and how it behaves: status codes, paging,
+which filters it takes, how it deletes, how its errors and versions look. Routers are built
+from a dialect by :func:`concur_scim.api.resources.resource_router` and
+:func:`concur_scim.api.discovery.discovery_router`; adding a dialect adds a profile here,
+not a copy of the handlers. Values are those of reference/concur-v4.md §4.2, §4.4, §5, §9.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from concur_scim.scim.filter_policy import (
+    FilterPolicy,
+    identity_search_policy,
+    identity_v4_policy,
+    no_filter_policy,
+)
+from concur_scim.scim.registry import ENTERPRISE_USER
+
+RFC_SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+CONCUR_SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:concur:2.0:SearchRequest"
+SAP_USER = "urn:ietf:params:scim:schemas:extension:sap:2.0:User"
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 @dataclass(frozen=True)
 class Dialect:
-    """One API surface over the shared store."""
+    """One API surface over the shared store.
+
+    ``default_page_size``/``max_page_size`` of None mean the server settings. A policy of
+    None accepts the whole filter grammar. ``search_schemas`` lists the SearchRequest URNs a
+    ``.search`` body must name one of (empty: not checked).
+    """
 
     name: str
     prefix: str
     create_status: int = 201
     index_paging: bool = True
     cursor_paging: bool = True
+    cursor_total: bool = False
+    default_page_size: int | None = None
+    max_page_size: int | None = None
+    sort: bool = True
+    etag: bool = True
+    bulk: bool = False
+    list_filter: FilterPolicy | None = None
+    search: bool = True
+    search_filter: FilterPolicy | None = None
+    search_schemas: tuple[str, ...] = ()
+    soft_delete: bool = False
+    strict: bool = False
+    concur_errors: bool = False
+    integer_version: bool = False
+    always_schemas: tuple[str, ...] = ()
     group_patch_no_content: bool = True
+    crud_types: tuple[str, ...] = ("User", "Group")
     resource_types: tuple[str, ...] = ("User", "Group")
+    root_search: bool = True
     documentation_url: str = "https://datatracker.ietf.org/doc/html/rfc7644"
 
 
 GENERIC_SCIM = Dialect(name="scim2", prefix="/scim/v2")
 
-DIALECTS: tuple[Dialect, ...] = (GENERIC_SCIM,)
+# What every Concur API shares: Concur validation, errors and versions; no sort, no ETags.
+_CONCUR = Dialect(
+    name="concur",
+    prefix="",
+    strict=True,
+    concur_errors=True,
+    integer_version=True,
+    sort=False,
+    etag=False,
+    root_search=False,
+    always_schemas=(CORE_USER, ENTERPRISE_USER, SAP_USER),
+    documentation_url="https://developer.concur.com/api-reference/profile/v4.identity.html",
+)
+
+IDENTITY_V4 = replace(
+    _CONCUR,
+    name="identity-v4",
+    prefix="/profile/identity/v4",
+    create_status=200,
+    cursor_paging=False,
+    default_page_size=10,
+    max_page_size=100,
+    list_filter=identity_v4_policy,
+    search=False,
+    crud_types=("User",),
+    resource_types=("User",),
+)
+
+IDENTITY_V41 = replace(
+    _CONCUR,
+    name="identity-v4.1",
+    prefix="/profile/identity/v4.1",
+    create_status=200,
+    index_paging=False,
+    cursor_total=True,
+    default_page_size=100,
+    max_page_size=1000,
+    list_filter=no_filter_policy,
+    search_filter=identity_search_policy,
+    search_schemas=(CONCUR_SEARCH_REQUEST, RFC_SEARCH_REQUEST),
+    crud_types=("User",),
+    resource_types=("User",),
+)
+
+SCIM_V4 = replace(
+    _CONCUR,
+    name="scim-v4",
+    prefix="/scim/v4",
+    create_status=201,
+    default_page_size=100,
+    max_page_size=1000,
+    search=False,
+    soft_delete=True,
+    crud_types=("User",),
+    resource_types=("User", "Group"),
+)
+
+DIALECTS: tuple[Dialect, ...] = (GENERIC_SCIM, IDENTITY_V4, IDENTITY_V41, SCIM_V4)
+
+
+def dialect_for_path(path: str) -> Dialect | None:
+    """The dialect whose prefix ``path`` starts with (longest prefix wins), or None."""
+    low = path.lower()
+    found = None
+    for dialect in DIALECTS:
+        prefix = dialect.prefix.lower()
+        if (low == prefix or low.startswith(prefix + "/")) and (
+            found is None or len(prefix) > len(found.prefix)
+        ):
+            found = dialect
+    return found

@@ -30,22 +30,27 @@ RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 
 
 def service_provider_config(settings: Settings, dialect: Dialect, root: str) -> dict[str, Any]:
-    """The ServiceProviderConfig of ``dialect`` (RFC 7643 §5), true to what is enforced."""
+    """The ServiceProviderConfig of ``dialect`` (RFC 7643 §5), true to what is enforced.
+
+    The Concur dialects publish the values of reference/concur-v4.md §4.4.
+    """
+    max_size = dialect.max_page_size or settings.max_page_size
+    default_size = dialect.default_page_size or settings.default_page_size
     return {
         "schemas": [SPC_URN],
         "documentationUri": dialect.documentation_url,
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": True, "maxResults": settings.max_page_size},
+        "filter": {"supported": True, "maxResults": max_size},
         "changePassword": {"supported": False},
-        "sort": {"supported": True},
-        "etag": {"supported": True},
+        "sort": {"supported": dialect.sort},
+        "etag": {"supported": dialect.etag},
         "pagination": {
             "cursor": dialect.cursor_paging,
             "index": dialect.index_paging,
             "defaultPaginationMethod": "index" if dialect.index_paging else "cursor",
-            "defaultPageSize": settings.default_page_size,
-            "maxPageSize": settings.max_page_size,
+            "defaultPageSize": default_size,
+            "maxPageSize": max_size,
         },
         "authenticationSchemes": [
             {
@@ -126,11 +131,10 @@ def discovery_router(dialect: Dialect) -> APIRouter:
                 return ScimResponse(item)
         raise NotFound(f"schema {urn} not found")
 
-    @router.post("/.search")
     def search_all(
         request: Request, company: CompanyDep, conn: ReadConn, body: BodyDep, svc: ServicesDep
     ) -> Response:
-        """RFC 7644 §3.4.3: one ListResponse over every resource type, users first."""
+        # RFC 7644 §3.4.3: one ListResponse over every resource type, users first.
         if not isinstance(body, dict):
             raise InvalidSyntax("a SearchRequest must be a JSON object")
         params = {k: v for k, v in body.items() if k != "schemas"}
@@ -168,5 +172,8 @@ def discovery_router(dialect: Dialect) -> APIRouter:
         if parsed is None:
             raise InvalidFilter("no resource type has the attributes this filter names")
         return ScimResponse(list_response(items, total=total, start_index=parsed.start_index))
+
+    if dialect.root_search:
+        router.post("/.search")(search_all)
 
     return router

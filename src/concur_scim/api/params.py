@@ -15,8 +15,9 @@ from typing import Any
 
 from concur_scim.api.dialects import Dialect
 from concur_scim.config import Settings
-from concur_scim.scim.errors import InvalidCursor, InvalidValue
+from concur_scim.scim.errors import InvalidCursor, InvalidSyntax, InvalidValue
 from concur_scim.scim.filter import parse_filter
+from concur_scim.scim.filter_policy import FilterPolicy
 from concur_scim.scim.projection import Projection
 from concur_scim.scim.registry import ResourceSchema
 from concur_scim.store.paging import ListQuery
@@ -61,13 +62,19 @@ def _int(name: str, raw: Any) -> int:
 
 
 def parse_list_request(
-    params: Mapping[str, Any], resource: ResourceSchema, dialect: Dialect, settings: Settings
+    params: Mapping[str, Any],
+    resource: ResourceSchema,
+    dialect: Dialect,
+    settings: Settings,
+    *,
+    policy: FilterPolicy | None = None,
 ) -> ListRequest:
     """Parse query parameters (or a SearchRequest body) into a :class:`ListRequest`.
 
     ``startIndex`` < 1 means 1 and ``count`` < 0 means 0 (RFC 7644 §3.4.2.4); ``count`` above
-    the maximum page size is capped. ``cursor`` selects RFC 9865 paging and cannot be
-    combined with ``startIndex`` or ``sortBy``.
+    the dialect's maximum page size is capped. ``cursor`` selects RFC 9865 paging and cannot be
+    combined with ``startIndex`` or ``sortBy``; a cursor-only dialect pages by cursor without
+    one and refuses ``startIndex``. ``policy`` checks the filter (the dialect's rules).
     """
     p = {k.lower(): v for k, v in params.items()}
     expr = None
@@ -75,21 +82,29 @@ def parse_list_request(
         if not isinstance(p["filter"], str):
             raise InvalidValue("'filter' must be a string")
         expr = parse_filter(p["filter"])
-    count = settings.default_page_size if p.get("count") is None else _int("count", p["count"])
-    count = max(0, min(count, settings.max_page_size))
+        if policy is not None:
+            policy(expr)
+    default_size = dialect.default_page_size or settings.default_page_size
+    max_size = dialect.max_page_size or settings.max_page_size
+    count = default_size if p.get("count") is None else _int("count", p["count"])
+    count = max(0, min(count, max_size))
     sort_by = p.get("sortby") or None
     if sort_by is not None and not isinstance(sort_by, str):
         raise InvalidValue("'sortBy' must be a string")
+    if sort_by is not None and not dialect.sort:
+        raise InvalidValue("this API does not support sorting")
     order = str(p.get("sortorder") or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise InvalidValue("'sortOrder' must be 'ascending' or 'descending'")
     projection = Projection.parse(resource, p.get("attributes"), p.get("excludedattributes"))
-    if "cursor" in p and dialect.cursor_paging:
+    if not dialect.index_paging and p.get("startindex") is not None:
+        raise InvalidValue("this API pages by cursor: 'startIndex' is not supported")
+    if dialect.cursor_paging and ("cursor" in p or not dialect.index_paging):
         if p.get("startindex") is not None:
             raise InvalidValue("use either 'cursor' or 'startIndex', not both")
         if sort_by is not None:
             raise InvalidValue("'sortBy' cannot be combined with cursor paging")
-        cursor = p["cursor"]
+        cursor = p.get("cursor") or ""
         if not isinstance(cursor, str):
             raise InvalidCursor("'cursor' must be a string")
         query = ListQuery(
@@ -97,7 +112,7 @@ def parse_list_request(
             limit=count,
             after_seq=decode_cursor(cursor),
             cursor=True,
-            want_total=count == 0,
+            want_total=count == 0 or dialect.cursor_total,
         )
         return ListRequest(query=query, projection=projection, start_index=None)
     start = 1 if p.get("startindex") is None else max(1, _int("startIndex", p["startindex"]))
@@ -109,3 +124,21 @@ def parse_list_request(
         limit=count,
     )
     return ListRequest(query=query, projection=projection, start_index=start)
+
+
+def search_params(body: Any, dialect: Dialect) -> dict[str, Any]:
+    """The parameters of a SearchRequest body (RFC 7644 §3.4.3), ``schemas`` checked.
+
+    Dialects that name SearchRequest URNs require ``schemas`` to list one of them (Concur's
+    v4.1 search: "required and may not be empty", accepting its own URN and the RFC's).
+    """
+    if not isinstance(body, dict):
+        raise InvalidSyntax("a SearchRequest must be a JSON object")
+    if dialect.search_schemas:
+        schemas = body.get("schemas")
+        wanted = {u.lower() for u in dialect.search_schemas}
+        if not isinstance(schemas, list) or not any(
+            isinstance(u, str) and u.lower() in wanted for u in schemas
+        ):
+            raise InvalidSyntax(f"'schemas' must contain {dialect.search_schemas[0]}")
+    return {k: v for k, v in body.items() if k != "schemas"}

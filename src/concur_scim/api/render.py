@@ -9,10 +9,25 @@ from concur_scim.scim.validation import format_datetime
 from concur_scim.store.records import ResourceRecord
 
 
-def render(record: ResourceRecord, resource: ResourceSchema, base_url: str) -> dict[str, Any]:
-    """The full resource as a client reads it; ``base_url`` ends with the dialect root."""
+def render(
+    record: ResourceRecord,
+    resource: ResourceSchema,
+    base_url: str,
+    *,
+    integer_version: bool = False,
+    always_schemas: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The full resource as a client reads it; ``base_url`` ends with the dialect root.
+
+    ``integer_version`` renders ``meta.version`` as Concur's integer (§6.1) instead of the
+    RFC 7644 §3.14 ETag; ``always_schemas`` are listed whatever the document holds (Concur's
+    Identity responses always name core, enterprise and sap, §6.1).
+    """
     doc = record.doc
-    schemas = [resource.core.urn] + [e.urn for e in resource.extensions if e.urn in doc]
+    present = [e.urn for e in resource.extensions if e.urn in doc]
+    schemas = [resource.core.urn]
+    schemas += [u for u in (*always_schemas, *present) if u not in schemas]
+    schemas = list(dict.fromkeys(schemas))
     body: dict[str, Any] = {"schemas": schemas, "id": record.id}
     body.update(doc)
     if record.members is not None:
@@ -26,7 +41,7 @@ def render(record: ResourceRecord, resource: ResourceSchema, base_url: str) -> d
         "created": format_datetime(record.created),
         "lastModified": format_datetime(record.last_modified),
         "location": location(record, resource, base_url),
-        "version": record.etag,
+        "version": record.version if integer_version else record.etag,
     }
     return body
 

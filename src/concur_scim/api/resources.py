@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import Connection
@@ -17,10 +18,14 @@ from starlette.responses import Response
 
 from concur_scim.api.deps import BodyDep, CompanyDep, ReadConn, ServicesDep, WriteConn
 from concur_scim.api.dialects import Dialect
-from concur_scim.api.params import ListRequest, encode_cursor, parse_list_request
+from concur_scim.api.params import (
+    ListRequest,
+    encode_cursor,
+    parse_list_request,
+    search_params,
+)
 from concur_scim.api.render import location, render
 from concur_scim.api.responses import ScimResponse, list_response
-from concur_scim.scim.errors import InvalidSyntax
 from concur_scim.scim.projection import Projection
 from concur_scim.scim.registry import ResourceSchema, group_schema, user_schema
 from concur_scim.services import groups as group_service
@@ -79,6 +84,9 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     """The routes of one resource type under one dialect."""
     resource = kind.schema()
     router = APIRouter(prefix=dialect.prefix + resource.endpoint)
+    # Concur's constraints and soft delete apply to the dialects that ask for them.
+    write_options: dict[str, Any] = {"strict": True} if dialect.strict else {}
+    delete_options: dict[str, Any] = {"soft": True} if dialect.soft_delete else {}
 
     def projection_of(request: Request) -> Projection:
         q = {k.lower(): v for k, v in request.query_params.items()}
@@ -93,8 +101,17 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     ) -> Response:
         if projection.includes(resource, kind.derived):
             record = kind.attach(conn, [record])[0]
-        body = projection.apply(render(record, resource, base_url(request, dialect)), resource)
+        body = projection.apply(show(record, base_url(request, dialect)), resource)
         return ScimResponse(body, status_code=status, headers={"ETag": record.etag})
+
+    def show(record: ResourceRecord, root: str) -> dict[str, Any]:
+        return render(
+            record,
+            resource,
+            root,
+            integer_version=dialect.integer_version,
+            always_schemas=dialect.always_schemas if kind is USERS else (),
+        )
 
     def many(conn: Connection, request: Request, company: str, parsed: ListRequest) -> Response:
         page = kind.search(conn, company, parsed.query)
@@ -102,7 +119,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         if records and parsed.projection.includes(resource, kind.derived):
             records = kind.attach(conn, records)
         root = base_url(request, dialect)
-        items = [parsed.projection.apply(render(r, resource, root), resource) for r in records]
+        items = [parsed.projection.apply(show(r, root), resource) for r in records]
         cursor = encode_cursor(page.next_seq) if page.next_seq is not None else None
         body = list_response(
             items, total=page.total, start_index=parsed.start_index, next_cursor=cursor
@@ -113,7 +130,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     def create(
         request: Request, company: CompanyDep, conn: WriteConn, body: BodyDep, svc: ServicesDep
     ) -> Response:
-        record = kind.create(conn, company, body, clock=svc.clock)
+        record = kind.create(conn, company, body, clock=svc.clock, **write_options)
         response = one(conn, request, record, projection_of(request), dialect.create_status)
         response.headers["Location"] = location(record, resource, base_url(request, dialect))
         return response
@@ -122,18 +139,22 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     def list_resources(
         request: Request, company: CompanyDep, conn: ReadConn, svc: ServicesDep
     ) -> Response:
-        parsed = parse_list_request(request.query_params, resource, dialect, svc.settings)
+        parsed = parse_list_request(
+            request.query_params, resource, dialect, svc.settings, policy=dialect.list_filter
+        )
         return many(conn, request, company, parsed)
 
-    @router.post("/.search")
     def search(
         request: Request, company: CompanyDep, conn: ReadConn, body: BodyDep, svc: ServicesDep
     ) -> Response:
-        if not isinstance(body, dict):
-            raise InvalidSyntax("a SearchRequest must be a JSON object")
-        params = {k: v for k, v in body.items() if k != "schemas"}
-        parsed = parse_list_request(params, resource, dialect, svc.settings)
+        params = search_params(body, dialect)
+        parsed = parse_list_request(
+            params, resource, dialect, svc.settings, policy=dialect.search_filter
+        )
         return many(conn, request, company, parsed)
+
+    if dialect.search:
+        router.post("/.search")(search)
 
     @router.get("/{resource_id}")
     def read(resource_id: str, request: Request, company: CompanyDep, conn: ReadConn) -> Response:
@@ -159,6 +180,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             body,
             clock=svc.clock,
             if_match=request.headers.get("if-match"),
+            **write_options,
         )
         return one(conn, request, record, projection_of(request))
 
@@ -178,6 +200,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             body,
             clock=svc.clock,
             if_match=request.headers.get("if-match"),
+            **write_options,
         )
         projection = projection_of(request)
         asked = projection.attributes or projection.excluded
@@ -191,7 +214,9 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     def delete(
         resource_id: str, request: Request, company: CompanyDep, conn: WriteConn
     ) -> Response:
-        kind.delete(conn, company, resource_id, if_match=request.headers.get("if-match"))
+        kind.delete(
+            conn, company, resource_id, if_match=request.headers.get("if-match"), **delete_options
+        )
         return Response(status_code=204)
 
     return router

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from concur_scim.api.dialects import dialect_for_path
 from concur_scim.scim.errors import (
     BadRequest,
     InternalError,
@@ -42,14 +43,49 @@ class ScimResponse(Response):
         return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def error_response(error: ScimError) -> ScimResponse:
-    """The SCIM Error response for ``error``, with the headers its status calls for."""
+CONCUR_ERROR_URN = "urn:ietf:params:scim:api:messages:concur:2.0:Error"
+
+# Concur publishes no list of message codes (reference §11); these follow the ones seen.
+_CONCUR_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "INVALID_VALUE",
+    412: "PRECONDITION_FAILED",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "TOO_MANY_REQUESTS",
+    500: "INTERNAL_ERROR",
+}
+
+
+def concur_error_body(error: ScimError) -> dict[str, Any]:
+    """RFC 7644 §3.12 body plus Concur's error extension (reference §4.5)."""
+    body = error.to_body()
+    body["schemas"] = [*body["schemas"], CONCUR_ERROR_URN]
+    messages = list(getattr(error, "messages", None) or [])
+    if not messages:
+        code = _CONCUR_CODES.get(error.status, "ERROR")
+        if error.scim_type in ("invalidValue", "mutability", "uniqueness"):
+            code = "INVALID_VALUE"
+        messages = [{"code": code, "message": error.detail, "type": "error"}]
+    body[CONCUR_ERROR_URN] = {"messages": messages}
+    return body
+
+
+def error_response(error: ScimError, *, concur: bool = False) -> ScimResponse:
+    """The SCIM Error response for ``error``, with the headers its status calls for.
+
+    ``concur`` adds Concur's error extension, for the Concur dialects.
+    """
     headers: dict[str, str] = {}
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="concur-scim"'
     if error.status == 429:
         headers["Retry-After"] = "1"
-    return ScimResponse(error.to_body(), status_code=error.status, headers=headers)
+    body = concur_error_body(error) if concur else error.to_body()
+    return ScimResponse(body, status_code=error.status, headers=headers)
 
 
 def list_response(
@@ -75,29 +111,33 @@ def list_response(
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure through :func:`error_response`."""
 
-    async def scim_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ScimError)
-        return error_response(exc)
+    def respond(request: Request, error: ScimError) -> Response:
+        dialect = dialect_for_path(request.url.path)
+        return error_response(error, concur=dialect is not None and dialect.concur_errors)
 
-    async def validation_error(_request: Request, exc: Exception) -> Response:
+    async def scim_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ScimError)
+        return respond(request, exc)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return error_response(BadRequest(f"invalid request parameter {where}".strip()))
+        return respond(request, BadRequest(f"invalid request parameter {where}".strip()))
 
-    async def http_error(_request: Request, exc: Exception) -> Response:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 404:
-            return error_response(NotFound("no such endpoint"))
+            return respond(request, NotFound("no such endpoint"))
         if exc.status_code == 405:
-            return error_response(MethodNotAllowed("method not allowed on this endpoint"))
+            return respond(request, MethodNotAllowed("method not allowed on this endpoint"))
         error = ScimError(str(exc.detail))
         error.status = exc.status_code  # type: ignore[misc]
-        return error_response(error)
+        return respond(request, error)
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(InternalError("internal server error"))
+        return respond(request, InternalError("internal server error"))
 
     app.add_exception_handler(ScimError, scim_error)
     app.add_exception_handler(RequestValidationError, validation_error)

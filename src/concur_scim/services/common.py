@@ -31,8 +31,21 @@ def check_if_match(record: ResourceRecord, if_match: str | None) -> None:
     raise PreconditionFailed(f"resource version is {record.etag}, not {if_match}")
 
 
+# Concur's wording (reference §4.5, §9 item 13), used by every dialect: it names the lookup.
+_USER_LOOKUPS = {
+    "userName": "userName",
+    "externalId": "companyId,externalId",
+    "employeeNumber": "companyId,employeeNumber",
+}
+
+
 def uniqueness_error(conflict: Conflict, resource: str) -> Uniqueness:
     """The 409 for a refused write, naming the attribute when the store knows it."""
+    if resource == "user" and conflict.field in _USER_LOOKUPS:
+        lookup = _USER_LOOKUPS[conflict.field]
+        return Uniqueness(
+            f"Principal with lookup type '{lookup}' with provided value already exists"
+        )
     if conflict.field:
         return Uniqueness(f"a {resource} with this {conflict.field} already exists")
     return Uniqueness(f"the {resource} conflicts with an existing {resource}")

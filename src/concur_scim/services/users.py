@@ -17,7 +17,7 @@ from concur_scim.scim.errors import NotFound
 from concur_scim.scim.patch import apply_patch, parse_patch_request
 from concur_scim.scim.registry import user_schema
 from concur_scim.scim.validation import normalize_resource
-from concur_scim.services.common import Clock, check_if_match, uniqueness_error
+from concur_scim.services.common import Clock, check_if_match, system_clock, uniqueness_error
 from concur_scim.store import groups as group_store
 from concur_scim.store import users as store
 from concur_scim.store.errors import Conflict
@@ -103,12 +103,26 @@ def _store(
 
 
 def delete_user(
-    conn: Connection, company_id: str, user_id: str, *, if_match: str | None = None
+    conn: Connection,
+    company_id: str,
+    user_id: str,
+    *,
+    if_match: str | None = None,
+    soft: bool = False,
+    clock: Clock = system_clock,
 ) -> None:
-    """Hard-delete the user and its memberships; NotFound if absent."""
+    """Delete the user; NotFound if absent.
+
+    A hard delete removes the user and its memberships (RFC 7644 §3.6; Concur Identity and
+    UPS). A soft delete (Concur SCIM v4, reference §5) deactivates the user and hides it from
+    every read and list while keeping its data; its userName stays taken.
+    """
     record = get_user(conn, company_id, user_id)
     check_if_match(record, if_match)
-    store.delete_user(conn, company_id, user_id)
+    if soft:
+        store.soft_delete_user(conn, record, clock())
+    else:
+        store.delete_user(conn, company_id, user_id)
 
 
 def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:

@@ -99,7 +99,10 @@ class _Compiler:
     def _resolve(self, path: AttrPath) -> tuple[SchemaDef, AttributeDef, AttributeDef | None]:
         schema: SchemaDef | None
         if path.urn is not None:
-            schema = self.resource.schema_for(path.urn)
+            # Concur's SCIM v4 writes the enterprise URN without ":User" (concur-v4.md §4.2).
+            schema = self.resource.schema_for(path.urn) or self.resource.schema_for(
+                f"{path.urn}:User"
+            )
             if schema is None:
                 raise InvalidFilter(f"unknown schema '{path.urn}' in filter")
         else:

@@ -228,6 +228,8 @@ def load_members(conn: Connection, group_ids: list[str]) -> dict[str, list[dict[
             )
         )
         .where(gm.c.group_id.in_(group_ids))
+        # Soft-deleted users (SCIM v4 DELETE) keep their rows but are members of nothing.
+        .where((gm.c.member_type != "User") | users.c.deleted_at.is_(None))
         .order_by(gm.c.group_id, gm.c.added, gm.c.member_id)
     )
     for row in conn.execute(stmt):

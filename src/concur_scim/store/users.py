@@ -170,6 +170,18 @@ def delete_user(conn: Connection, company_id: str, user_id: str) -> bool:
     return True
 
 
+def soft_delete_user(conn: Connection, record: ResourceRecord, now: datetime) -> None:
+    """Mark the user deleted and inactive; the row and its document are kept."""
+    doc = {**record.doc, "active": False}
+    conn.execute(
+        update(users)
+        .where(users.c.id == record.id)
+        .values(
+            deleted_at=now, active=False, doc=doc, last_modified=now, version=users.c.version + 1
+        )
+    )
+
+
 def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
     """A page of live users of ``company_id`` matching ``query``."""
     scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
