@@ -58,6 +58,8 @@ class Dialect:
     crud_types: tuple[str, ...] = ("User", "Group")
     resource_types: tuple[str, ...] = ("User", "Group")
     root_search: bool = True
+    required_extensions: tuple[str, ...] = ()
+    resource_description: str = ""
     documentation_url: str = "https://datatracker.ietf.org/doc/html/rfc7644"
 
 
@@ -74,6 +76,8 @@ _CONCUR = Dialect(
     etag=False,
     root_search=False,
     always_schemas=(CORE_USER, ENTERPRISE_USER, SAP_USER),
+    required_extensions=(ENTERPRISE_USER,),
+    resource_description="Concur ",
     documentation_url="https://developer.concur.com/api-reference/profile/v4.identity.html",
 )
 

@@ -68,16 +68,25 @@ def service_provider_config(settings: Settings, dialect: Dialect, root: str) -> 
     }
 
 
-def resource_type(resource: ResourceSchema, root: str) -> dict[str, Any]:
-    """The ResourceType of ``resource`` (RFC 7643 §6)."""
+def resource_type(
+    resource: ResourceSchema, root: str, dialect: Dialect | None = None
+) -> dict[str, Any]:
+    """The ResourceType of ``resource`` (RFC 7643 §6).
+
+    Concur dialects mark the enterprise extension required (reference §3.7, §6.2).
+    """
+    required = set(dialect.required_extensions) if dialect else set()
+    prefix = dialect.resource_description if dialect else ""
     return {
         "schemas": [RESOURCE_TYPE_URN],
         "id": resource.name,
         "name": resource.name,
         "endpoint": resource.endpoint,
-        "description": f"{resource.name} resources",
+        "description": f"{prefix}{resource.name}" if prefix else f"{resource.name} resources",
         "schema": resource.core.urn,
-        "schemaExtensions": [{"schema": e.urn, "required": False} for e in resource.extensions],
+        "schemaExtensions": [
+            {"schema": e.urn, "required": e.urn in required} for e in resource.extensions
+        ],
         "meta": {
             "resourceType": "ResourceType",
             "location": f"{root}/ResourceTypes/{resource.name}",
@@ -109,14 +118,14 @@ def discovery_router(dialect: Dialect) -> APIRouter:
 
     @router.get("/ResourceTypes")
     def resource_types(request: Request, _company: CompanyDep) -> Response:
-        items = [resource_type(r, base_url(request, dialect)) for r in served.values()]
+        items = [resource_type(r, base_url(request, dialect), dialect) for r in served.values()]
         return ScimResponse(list_response(items, total=len(items), start_index=1))
 
     @router.get("/ResourceTypes/{name}")
     def one_resource_type(name: str, request: Request, _company: CompanyDep) -> Response:
         for r in served.values():
             if r.name.lower() == name.lower():
-                return ScimResponse(resource_type(r, base_url(request, dialect)))
+                return ScimResponse(resource_type(r, base_url(request, dialect), dialect))
         raise NotFound(f"resource type {name} not found")
 
     @router.get("/Schemas")
