@@ -15,8 +15,8 @@ Checks that scim2-tester 0.5.2 may report as SKIPPED, and why none is accepted h
 
 So no skip is legitimate and :data:`ALLOWED_SKIPS` is empty: a skip fails the test.
 
-One known false positive of scim2-tester is tolerated, narrowly (see
-:func:`_is_readonly_display_false_positive`).
+Known false positives of scim2-tester are tolerated, narrowly (see
+:func:`_is_readonly_display_false_positive` and :func:`_is_extension_readd_false_positive`).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from concur_scim.store.tables import group_members, groups, users
 
 TOKEN = "conformance-token"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+CORE_USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 # (resource type or None, check title) -> the reason the skip is legitimate. See module doc.
 ALLOWED_SKIPS: dict[tuple[str | None, str | None], str] = {}
@@ -127,6 +128,68 @@ def _is_readonly_display_false_positive(result: CheckResult) -> bool:
     return True
 
 
+def _immutable_attributes(http: httpx2.Client) -> set[str]:
+    """The top-level attributes the published User extension schemas mark immutable."""
+    response = http.get("/Schemas")
+    response.raise_for_status()
+    return {
+        f"{schema['id']}:{attr['name']}"
+        for schema in response.json()["Resources"]
+        if schema["id"].startswith("urn:ietf:params:scim:schemas:extension:")
+        for attr in schema["attributes"]
+        if attr.get("mutability") == "immutable"
+    }
+
+
+def _is_extension_readd_false_positive(result: CheckResult, immutable: set[str]) -> bool:
+    """A User PATCH on an extension attribute that scim2-tester itself had already set.
+
+    ``checkers/patch_add.py`` and ``patch_remove.py`` of scim2-tester 0.5.2 run every path on
+    one resource, and a whole extension (``"path": "urn:…:enterprise:2.0:User"``) comes before
+    its attributes. So when the tester then adds one attribute of that extension, the
+    attribute already holds the values of the whole-extension add:
+
+    - adding to a multi-valued attribute appends (RFC 7644 §3.5.2.1), so the server returns
+      the earlier values followed by the added ones, where the tester expects the added ones
+      alone (``leavesOfAbsence``, sap ``emails``, TravelPerk ``invoiceProfiles``);
+    - setting a different value, or removing the extension, would change an immutable
+      attribute that is set, which RFC 7643 §2.2 forbids: the server answers ``mutability``
+      (enterprise ``companyId``).
+
+    Tolerated only in exactly those shapes: the added values are returned, last and in
+    order; the refused attribute is published immutable.
+    """
+    data = result.data
+    if (
+        result.status is not Status.ERROR
+        or result.resource_type != "User"
+        or result.title not in ("check_add_attribute", "check_remove_attribute")
+        or not isinstance(data, dict)
+        or not str(data.get("urn", "")).startswith("urn:")
+        or str(data.get("urn", "")).startswith(CORE_USER_URN)
+    ):
+        return False
+    error = data.get("error")
+    if error is not None:
+        urn = str(data["urn"])
+        for attribute in immutable:
+            extension, name = attribute.rsplit(":", 1)
+            if urn in (attribute, extension) and f"attribute '{name}' is immutable" in str(error):
+                return True
+        return False
+    expected, actual = data.get("expected"), data.get("modify_actual")
+    if result.title != "check_add_attribute" or not isinstance(expected, list):
+        return False
+    if not isinstance(actual, list) or not expected or len(actual) <= len(expected):
+        return False
+    tail = actual[len(actual) - len(expected) :]
+    return [_dump(v) for v in tail] == [_dump(v) for v in expected]
+
+
+def _dump(value: Any) -> Any:
+    return value.model_dump() if hasattr(value, "model_dump") else value
+
+
 def _describe(result: CheckResult) -> str:
     where = f"[{result.resource_type}] " if result.resource_type else ""
     return f"{result.status.name} {where}{result.title}: {result.reason}"
@@ -143,12 +206,14 @@ def test_scim2_tester_reports_no_failure(server_database_url: str) -> None:
             timeout=30.0,
         ) as http,
     ):
-        # The precondition of the one tolerated false positive.
+        # The preconditions of the tolerated false positives.
         assert _members_display_mutability(http) == "readOnly"
+        immutable = _immutable_attributes(http)
         results = check_server(SyncSCIMClient(http))
 
     failures: list[CheckResult] = []
     tolerated: list[CheckResult] = []
+    readded: list[CheckResult] = []
     for result in results:
         if result.status is Status.SUCCESS:
             continue
@@ -158,6 +223,9 @@ def test_scim2_tester_reports_no_failure(server_database_url: str) -> None:
             continue
         if _is_readonly_display_false_positive(result):
             tolerated.append(result)
+            continue
+        if _is_extension_readd_false_positive(result, immutable):
+            readded.append(result)
             continue
         failures.append(result)
     assert not failures, f"{len(failures)} of {len(results)} scim2-tester checks failed:\n" + (
@@ -173,3 +241,6 @@ def test_scim2_tester_reports_no_failure(server_database_url: str) -> None:
         assert not missing, f"scim2-tester did not run {sorted(missing)} on {resource_type}"
     # At most the two Group checks above; if scim2-tester stops reporting them, nothing is lost.
     assert len(tolerated) <= 2, "\n".join(_describe(r) for r in tolerated)
+    # At most one per multi-valued extension attribute, plus companyId's add and the
+    # enterprise extension's remove.
+    assert len(readded) <= 5, "\n".join(_describe(r) for r in readded)

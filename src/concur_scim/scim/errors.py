@@ -7,7 +7,7 @@ exactly one place (``api/responses.py``); the provisioning worker uses the same
 
 ::
 
-    ScimError (status, scim_type, detail)
+    ScimError (status, scim_type, detail, messages)
     ├── BadRequest                400, no scimType
     │   ├── InvalidFilter         400 invalidFilter
     │   ├── TooMany               400 tooMany
@@ -39,14 +39,20 @@ ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 class ScimError(Exception):
-    """Base of every client-visible error; ``detail`` is safe to show to the client."""
+    """Base of every client-visible error; ``detail`` is safe to show to the client.
+
+    ``messages`` are Concur's per-attribute messages (reference/concur-v4.md §4.5), each
+    ``{"code", "message", "schemaPath", "type"}``; the API renders them in the Concur error
+    extension for the Concur dialects and leaves them out of a plain RFC 7644 body.
+    """
 
     status: ClassVar[int] = 400
     scim_type: ClassVar[str | None] = None
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, messages: list[dict[str, str]] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.messages: list[dict[str, str]] = list(messages or ())
 
     def to_body(self) -> dict[str, Any]:
         """The RFC 7644 §3.12 Error resource; ``status`` is a string, as the RFC shows."""

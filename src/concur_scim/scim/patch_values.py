@@ -8,7 +8,8 @@ happens here is only what the engine needs to place a value at all:
   ``givenName``); unknown keys and empty values are dropped (RFC 7643 §2.5: unassigned);
 - a single-valued complex attribute accepts a one-element list and, when it has a
   ``value`` sub-attribute (``manager``), a bare string (Entra, idp-clients.md §1.3f);
-- a multi-valued attribute accepts one item instead of a list;
+- a multi-valued attribute accepts one item instead of a list, and an attribute with a value
+  shorthand (``entitlements``) a bare value for ``{"value": …}``;
 - at most one element of a multi-valued attribute is ``primary`` (RFC 7643 §2.4).
 
 Nothing here does I/O; every function either returns a fresh value or mutates only the
@@ -55,8 +56,11 @@ def _writable_sub(attr: AttributeDef, key: Any) -> AttributeDef | None:
 def shape_element(value: Any, attr: AttributeDef) -> dict[str, Any]:
     """A copy of the complex ``value`` under canonical keys, unknown and empty keys dropped.
 
-    Raises InvalidValue when ``value`` is not an object.
+    An attribute with a value shorthand takes a bare value for ``{"value": …}`` (Concur's
+    ``"entitlements": ["Expense"]``). Raises InvalidValue when ``value`` is not an object.
     """
+    if attr.value_shorthand and isinstance(value, str | int | float | bool):
+        value = {"value": value}
     if not isinstance(value, dict):
         raise InvalidValue(f"each value of '{attr.name}' must be an object")
     out: dict[str, Any] = {}

@@ -10,22 +10,38 @@ same tolerance and the same checks apply whichever way a value arrives:
 - unknown attributes and unknown schema URNs are ignored (RFC 7644 §3.3 lets a service
   provider ignore what it does not know; Entra and SAP IPS send extra URNs);
 - booleans sent as strings (``"False"``) become booleans (Entra, idp-clients.md §1.3e);
-- ``manager`` may be a bare id, an object or a one-element list (idp-clients.md §1.3f);
+- ``manager`` may be a bare id, an object or a one-element list (idp-clients.md §1.3f); an
+  item of an attribute with a value shorthand may be its bare value (Concur's
+  ``"entitlements": ["Expense"]``, reference/concur-v4.md §6.1);
+- readOnly sub-attributes (``manager.displayName``, ``emails.verified``) are server-set: a
+  client's copy is dropped (RFC 7644 §3.5.1);
 - null, ``""``, ``[]`` and ``{}`` mean "unassigned" and are not stored (RFC 7643 §2.5);
 - attribute names are matched case-insensitively and stored under their canonical names.
 
 The stored document has no ``id``/``meta``/``schemas``/``groups``; extensions sit under their
 URN. Raises :class:`~concur_scim.scim.errors.InvalidValue` or ``InvalidSyntax``.
+
+In strict mode (the Concur dialects) the document then goes through ``scim/strict.py``.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import Any
 
+from concur_scim.scim.datetimes import format_datetime, parse_datetime
 from concur_scim.scim.errors import InvalidSyntax, InvalidValue
 from concur_scim.scim.registry import ENTERPRISE_USER, AttributeDef, ResourceSchema, SchemaDef
+from concur_scim.scim.strict import enforce_strict
+
+__all__ = [
+    "DROPPED",
+    "MISSING",
+    "coerce_value",
+    "format_datetime",
+    "normalize_resource",
+    "parse_datetime",
+]
 
 # Columns backed by a VARCHAR(512); longer values must be refused before the database does.
 INDEXED_MAX_LENGTH = 512
@@ -52,12 +68,14 @@ def normalize_resource(
     """The canonical stored document for ``payload`` (a POST/PUT body or a patched document).
 
     ``strict`` applies the Concur constraints declared on the schema models (required on
-    create, lengths, enums, one-per-type rules); the generic dialect validates types only.
-    ``previous`` is the stored document being replaced (None on create), against which
-    immutable and create-only attributes are checked.
+    create, lengths, enums, formats, code lists, one-per-type and other rules;
+    ``scim/strict.py``); the generic dialect validates types and RFC 7643's requirements
+    only. ``previous`` is the stored document being replaced (None on create), against which
+    strict mode checks immutable and create-only attributes.
 
-    Raises InvalidSyntax when ``payload`` is not a JSON object and InvalidValue when a value
-    has the wrong type or a required attribute is missing.
+    Raises InvalidSyntax when ``payload`` is not a JSON object, InvalidValue when a value
+    has the wrong type, breaks a constraint or a required attribute is missing, and (strict)
+    Mutability when an immutable attribute would change.
     """
     if not isinstance(payload, dict):
         raise InvalidSyntax("the request body must be a JSON object")
@@ -75,6 +93,8 @@ def normalize_resource(
     for attr in resource.core.attributes:
         if attr.required and attr.name not in doc:
             raise InvalidValue(f"'{attr.name}' is required")
+    if strict:
+        enforce_strict(doc, resource, previous)
     return doc
 
 
@@ -145,6 +165,8 @@ def _check_one_primary(items: list[Any], attr: AttributeDef) -> None:
 def _coerce_single(value: Any, attr: AttributeDef, urn: str) -> Any:
     if value is None:
         return MISSING
+    if attr.value_shorthand and isinstance(value, str | int | float | bool):
+        value = {"value": value}  # "entitlements": ["Expense"] (Concur's swagger, §6.1)
     if attr.type == "complex":
         return _coerce_complex(value, attr, urn)
     if attr.type == "boolean":
@@ -164,9 +186,10 @@ def _coerce_complex(value: Any, attr: AttributeDef, urn: str) -> Any:
     out: dict[str, Any] = {}
     for key, sub_value in value.items():
         sub = attr.sub(key) if isinstance(key, str) else None
-        if sub is None or (sub.mutability == "readOnly" and attr.name == "manager"):
-            continue
-        coerced = _coerce_single(sub_value, sub, urn)
+        if sub is None or sub.mutability == "readOnly":
+            continue  # unknown, or server-set (RFC 7644 §3.5.1: readOnly values are ignored)
+        coerce = coerce_value if sub.multi_valued else _coerce_single
+        coerced = coerce(sub_value, sub, urn)  # Concur nests lists (emergencyContacts.phones)
         if coerced is not MISSING:
             out[sub.name] = coerced
     return out or MISSING
@@ -216,19 +239,3 @@ def _coerce_string(value: Any, attr: AttributeDef) -> Any:
     if "\x00" in value:
         raise InvalidValue(f"'{attr.name}' contains a NUL character")
     return value
-
-
-def parse_datetime(text: str) -> datetime | None:
-    """Parse an RFC 3339 / ISO 8601 date-time (``Z`` or an offset; naive means UTC)."""
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def format_datetime(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z`` (what every response carries)."""
-    utc = moment.astimezone(UTC)
-    # Always with milliseconds, so that stored values sort lexicographically in time order.
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

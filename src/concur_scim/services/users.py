@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from concur_scim.scim.errors import NotFound
+from concur_scim.scim.errors import InvalidValue, NotFound
 from concur_scim.scim.patch import apply_patch, parse_patch_request
-from concur_scim.scim.registry import user_schema
+from concur_scim.scim.registry import ENTERPRISE_USER, user_schema
 from concur_scim.scim.validation import normalize_resource
 from concur_scim.services.common import Clock, check_if_match, system_clock, uniqueness_error
 from concur_scim.store import groups as group_store
@@ -33,7 +33,7 @@ def create_user(
     Raises InvalidSyntax/InvalidValue for a bad body and Uniqueness (409) when userName,
     externalId or employeeNumber is taken.
     """
-    doc = normalize_resource(payload, user_schema(), strict=strict)
+    doc = _normalize(payload, company_id, strict=strict)
     doc.setdefault("active", True)
     try:
         return store.insert_user(conn, company_id, str(uuid.uuid4()), doc, clock())
@@ -66,7 +66,7 @@ def replace_user(
     """
     record = get_user(conn, company_id, user_id)
     check_if_match(record, if_match)
-    doc = normalize_resource(payload, user_schema(), strict=strict, previous=record.doc)
+    doc = _normalize(payload, company_id, strict=strict, previous=record.doc)
     doc.setdefault("active", record.doc.get("active", True))
     return _store(conn, record, doc, clock)
 
@@ -87,8 +87,39 @@ def patch_user(
     record = get_user(conn, company_id, user_id)
     check_if_match(record, if_match)
     patched = apply_patch(record.doc, operations, schema, resource_id=record.id)
-    doc = normalize_resource(patched, schema, strict=strict, previous=record.doc)
+    doc = _normalize(patched, company_id, strict=strict, previous=record.doc)
     return _store(conn, record, doc, clock)
+
+
+def _normalize(
+    payload: Any, company_id: str, *, strict: bool, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The stored document for ``payload``; in strict mode with the caller's ``companyId``.
+
+    Concur's enterprise ``companyId`` is required and immutable, and tokens are
+    company-scoped (reference/concur-v4.md §6.2, §9.16): a client that leaves it out gets the
+    caller's company; a different company is refused with InvalidValue (400), since a
+    caller can only provision users of its own company.
+    """
+    if not strict or not isinstance(payload, dict):
+        return normalize_resource(payload, user_schema(), strict=strict, previous=previous)
+    # First in the body, so that a companyId the client sends, in any shape, wins.
+    defaulted = {f"{ENTERPRISE_USER}:companyId": company_id, **payload}
+    doc = normalize_resource(defaulted, user_schema(), strict=True, previous=previous)
+    sent = str(doc.get(ENTERPRISE_USER, {}).get("companyId", ""))
+    if sent.lower() != company_id.lower():
+        raise InvalidValue(
+            f"'{ENTERPRISE_USER}:companyId' must be the caller's company {company_id}",
+            messages=[
+                {
+                    "code": "INVALID_VALUE",
+                    "message": "companyId does not match the caller's company",
+                    "schemaPath": f"{ENTERPRISE_USER}:companyId",
+                    "type": "error",
+                }
+            ],
+        )
+    return doc
 
 
 def _store(
