@@ -20,7 +20,14 @@ from concur_scim.app import create_app
 from concur_scim.config import Settings
 from concur_scim.store.db import create_db_engine
 from concur_scim.store.migrate import upgrade
-from concur_scim.store.tables import group_members, groups, users
+from concur_scim.store.tables import (
+    group_members,
+    groups,
+    role_groups,
+    role_members,
+    user_extensions,
+    users,
+)
 
 TOKEN = "test-token"
 BACKENDS = ["sqlite", "postgresql"]
@@ -74,5 +81,5 @@ def client(session_client: TestClient, engine: Engine) -> Iterator[TestClient]:
     """The backend's client; the rows this test wrote are deleted afterwards."""
     yield session_client
     with engine.begin() as conn:
-        for table in (group_members, groups, users):
+        for table in (user_extensions, role_members, role_groups, group_members, groups, users):
             conn.execute(delete(table))

@@ -19,6 +19,8 @@ from concur_scim.api.discovery import discovery_router
 from concur_scim.api.middleware import CorrelationMiddleware, PathNormalizer
 from concur_scim.api.resources import KINDS, resource_router
 from concur_scim.api.responses import install_error_handlers
+from concur_scim.api.role_groups import role_groups_router
+from concur_scim.api.views import views_router
 from concur_scim.config import Settings, load_settings
 from concur_scim.services.common import Clock, system_clock
 from concur_scim.store.companies import ensure_default_company
@@ -64,6 +66,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         app.include_router(discovery_router(dialect))
         for name in dialect.crud_types:
             app.include_router(resource_router(KINDS[name], dialect))
+    app.include_router(role_groups_router("/scim/v4"))  # SCIM v4 Groups: the role catalogue
+    app.include_router(views_router())  # spend and travel read views of the extensions
     return app
 
 

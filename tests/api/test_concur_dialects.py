@@ -123,7 +123,7 @@ def test_identity_v4_paging_defaults(client: TestClient) -> None:
     assert client.get(f"{IDV4}/Users", params={"count": 500}).json()["itemsPerPage"] == 12
     spc = client.get(f"{IDV4}/ServiceProviderConfig").json()
     assert spc["pagination"]["maxPageSize"] == 100
-    assert spc["pagination"]["cursor"] is False
+    assert spc["pagination"]["cursor"] == {"supported": False}  # Identity's swagger shape
 
 
 def test_identity_v41_pages_by_cursor_only(client: TestClient) -> None:
@@ -251,8 +251,8 @@ def test_patch_through_identity_returns_full_resource(client: TestClient) -> Non
 def test_concur_discovery_per_dialect(client: TestClient) -> None:
     """Each Concur API publishes its own ServiceProviderConfig values (§4.4)."""
     v41 = client.get(f"{IDV41}/ServiceProviderConfig").json()
-    assert v41["pagination"]["index"] is False
-    assert v41["pagination"]["cursor"] is True
+    assert v41["pagination"]["index"] == {"supported": False}  # Identity's swagger shape
+    assert v41["pagination"]["cursor"] == {"supported": True}
     assert v41["pagination"]["maxPageSize"] == 1000
     assert v41["sort"]["supported"] is False
     types = client.get(f"{SCIMV4}/ResourceTypes").json()["Resources"]

@@ -32,6 +32,15 @@ class Dialect:
     ``default_page_size``/``max_page_size`` of None mean the server settings. A policy of
     None accepts the whole filter grammar. ``search_schemas`` lists the SearchRequest URNs a
     ``.search`` body must name one of (empty: not checked).
+
+    Discovery documents and users as Concur's OpenAPI files model them (reference §4.4, §6):
+    ``spc_url_names`` adds Concur's ``documentationUrl`` and ``authenticationSchemes[]``
+    ``specUrl``/``documentationUrl`` beside RFC 7643's ``…Uri`` names;
+    ``pagination_objects`` publishes ``pagination.cursor``/``index`` as ``{"supported": …}``
+    (Identity) rather than RFC 9865 booleans; ``resource_types_array`` answers
+    ``GET /ResourceTypes`` with a bare JSON array rather than a ListResponse;
+    ``user_defaults`` shows unset ``preferredLanguage``, ``timezone`` and enterprise
+    ``companyId``/``startDate`` with Concur's defaults (§6.1, §6.2), as Identity requires them.
     """
 
     name: str
@@ -61,6 +70,10 @@ class Dialect:
     required_extensions: tuple[str, ...] = ()
     resource_description: str = ""
     documentation_url: str = "https://datatracker.ietf.org/doc/html/rfc7644"
+    spc_url_names: bool = False
+    pagination_objects: bool = False
+    resource_types_array: bool = False
+    user_defaults: bool = False
 
 
 GENERIC_SCIM = Dialect(name="scim2", prefix="/scim/v2")
@@ -79,6 +92,7 @@ _CONCUR = Dialect(
     required_extensions=(ENTERPRISE_USER,),
     resource_description="Concur ",
     documentation_url="https://developer.concur.com/api-reference/profile/v4.identity.html",
+    spc_url_names=True,
 )
 
 IDENTITY_V4 = replace(
@@ -93,6 +107,9 @@ IDENTITY_V4 = replace(
     search=False,
     crud_types=("User",),
     resource_types=("User",),
+    pagination_objects=True,
+    resource_types_array=True,
+    user_defaults=True,
 )
 
 IDENTITY_V41 = replace(
@@ -109,6 +126,9 @@ IDENTITY_V41 = replace(
     search_schemas=(CONCUR_SEARCH_REQUEST, RFC_SEARCH_REQUEST),
     crud_types=("User",),
     resource_types=("User",),
+    pagination_objects=True,
+    resource_types_array=True,
+    user_defaults=True,
 )
 
 SCIM_V4 = replace(

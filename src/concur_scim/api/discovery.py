@@ -27,18 +27,36 @@ from concur_scim.store.paging import ListQuery
 
 SPC_URN = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+BEARER_SPEC = "https://www.rfc-editor.org/info/rfc6750"
+CONCUR_AUTH_DOCS = "https://developer.concur.com/api-reference/authentication/apidoc.html"
 
 
 def service_provider_config(settings: Settings, dialect: Dialect, root: str) -> dict[str, Any]:
     """The ServiceProviderConfig of ``dialect`` (RFC 7643 §5), true to what is enforced.
 
-    The Concur dialects publish the values of reference/concur-v4.md §4.4.
+    The Concur dialects publish the values of reference/concur-v4.md §4.4, in the shape of
+    Concur's OpenAPI files where the dialect asks for it (``spc_url_names``,
+    ``pagination_objects``).
     """
     max_size = dialect.max_page_size or settings.max_page_size
     default_size = dialect.default_page_size or settings.default_page_size
-    return {
-        "schemas": [SPC_URN],
-        "documentationUri": dialect.documentation_url,
+    scheme: dict[str, Any] = {
+        "type": "oauthbearertoken",
+        "name": "OAuth Bearer Token",
+        "description": "Authentication with a bearer token (RFC 6750).",
+        "specUri": BEARER_SPEC,
+        "primary": True,
+    }
+    body: dict[str, Any] = {"schemas": [SPC_URN], "documentationUri": dialect.documentation_url}
+    if dialect.spc_url_names:
+        body["documentationUrl"] = dialect.documentation_url
+        scheme["specUrl"] = BEARER_SPEC
+        scheme["documentationUrl"] = CONCUR_AUTH_DOCS
+    cursor: bool | dict[str, bool] = dialect.cursor_paging
+    index: bool | dict[str, bool] = dialect.index_paging
+    if dialect.pagination_objects:
+        cursor, index = {"supported": dialect.cursor_paging}, {"supported": dialect.index_paging}
+    body |= {
         "patch": {"supported": True},
         "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": True, "maxResults": max_size},
@@ -46,26 +64,19 @@ def service_provider_config(settings: Settings, dialect: Dialect, root: str) -> 
         "sort": {"supported": dialect.sort},
         "etag": {"supported": dialect.etag},
         "pagination": {
-            "cursor": dialect.cursor_paging,
-            "index": dialect.index_paging,
+            "cursor": cursor,
+            "index": index,
             "defaultPaginationMethod": "index" if dialect.index_paging else "cursor",
             "defaultPageSize": default_size,
             "maxPageSize": max_size,
         },
-        "authenticationSchemes": [
-            {
-                "type": "oauthbearertoken",
-                "name": "OAuth Bearer Token",
-                "description": "Authentication with a bearer token (RFC 6750).",
-                "specUri": "https://www.rfc-editor.org/info/rfc6750",
-                "primary": True,
-            }
-        ],
+        "authenticationSchemes": [scheme],
         "meta": {
             "resourceType": "ServiceProviderConfig",
             "location": f"{root}/ServiceProviderConfig",
         },
     }
+    return body
 
 
 def resource_type(
@@ -94,12 +105,16 @@ def resource_type(
     }
 
 
-def schemas(root: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every schema of the resource types ``names`` (RFC 7643 §7), from the models."""
+def schemas(root: str, names: tuple[str, ...], *, concur: bool = False) -> list[dict[str, Any]]:
+    """Every schema of the resource types ``names`` (RFC 7643 §7), from the models.
+
+    ``concur`` (the strict dialects) publishes Concur's view: its required flags and
+    ``maxLength`` (reference/concur-v4.md §4.4); otherwise the RFC view (registry docstring).
+    """
     out: dict[str, dict[str, Any]] = {}
     for name in names:
         for model in resource_schemas()[name].models:
-            body = schema_document(model)
+            body = schema_document(model, concur=concur)
             body["meta"] = {"resourceType": "Schema", "location": f"{root}/Schemas/{body['id']}"}
             out[body["id"]] = body
     return list(out.values())
@@ -119,6 +134,8 @@ def discovery_router(dialect: Dialect) -> APIRouter:
     @router.get("/ResourceTypes")
     def resource_types(request: Request, _company: CompanyDep) -> Response:
         items = [resource_type(r, base_url(request, dialect), dialect) for r in served.values()]
+        if dialect.resource_types_array:
+            return ScimResponse(items)  # Identity's swagger: a bare array (cf. reference §9.23)
         return ScimResponse(list_response(items, total=len(items), start_index=1))
 
     @router.get("/ResourceTypes/{name}")
@@ -130,12 +147,15 @@ def discovery_router(dialect: Dialect) -> APIRouter:
 
     @router.get("/Schemas")
     def all_schemas(request: Request, _company: CompanyDep) -> Response:
-        items = schemas(base_url(request, dialect), dialect.resource_types)
+        items = schemas(base_url(request, dialect), dialect.resource_types, concur=dialect.strict)
         return ScimResponse(list_response(items, total=len(items), start_index=1))
 
     @router.get("/Schemas/{urn}")
     def one_schema(urn: str, request: Request, _company: CompanyDep) -> Response:
-        for item in schemas(base_url(request, dialect), dialect.resource_types):
+        served_schemas = schemas(
+            base_url(request, dialect), dialect.resource_types, concur=dialect.strict
+        )
+        for item in served_schemas:
             if item["id"].lower() == urn.lower():
                 return ScimResponse(item)
         raise NotFound(f"schema {urn} not found")

@@ -111,6 +111,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             root,
             integer_version=dialect.integer_version,
             always_schemas=dialect.always_schemas if kind is USERS else (),
+            user_defaults=dialect.user_defaults and kind is USERS,
         )
 
     def many(conn: Connection, request: Request, company: str, parsed: ListRequest) -> Response:

@@ -108,3 +108,48 @@ group_members = Table(
     Column("added", Timestamp, nullable=False),
     Index(None, "member_id"),
 )
+
+# One row per (user, downstream extension URN): the spend, payroll and travel data that
+# Concur keeps in services apart from identity (DESIGN "Data"). ``doc`` is the extension's
+# own object (its attributes, not nested under the URN). Deleting the user deletes its rows
+# (ON DELETE CASCADE; SQLite enforces it because store/db.py sets PRAGMA foreign_keys=ON).
+user_extensions = Table(
+    "user_extensions",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("urn", String(255), primary_key=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("doc", Document, nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("last_modified", Timestamp, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    # A company's rows of one extension: "every user with spend data", without a users scan.
+    Index(None, "company_id", "urn", "user_id"),
+)
+
+# SCIM v4 Groups are Concur's fixed role catalogue (scim/role_catalogue.py): the groups
+# themselves are data, not rows; only who holds which role is stored. One row per (company,
+# role code, user): adding or removing one member is one indexed row write, whatever the
+# role's size. Hard-deleting a user deletes its rows (ON DELETE CASCADE); a soft-deleted
+# user's rows stay and are hidden on read (users.deleted_at IS NULL).
+role_members = Table(
+    "role_members",
+    metadata,
+    Column("company_id", String(36), ForeignKey("companies.id"), primary_key=True),
+    Column("role", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("added", Timestamp, nullable=False),
+    Index(None, "user_id"),
+    # Member pages in the order members were added (new members append at the end).
+    Index(None, "company_id", "role", "added", "user_id"),
+)
+
+# When each role's membership of a company last changed (the group's meta.lastModified); a
+# role never changed has no row and reads the company's creation time.
+role_groups = Table(
+    "role_groups",
+    metadata,
+    Column("company_id", String(36), ForeignKey("companies.id"), primary_key=True),
+    Column("role", String(64), primary_key=True),
+    Column("last_modified", Timestamp, nullable=False),
+)
