@@ -1,7 +1,7 @@
 """Concur's OpenAPI files read as JSON Schema, for the contract tests (tests/contract/).
 
-:class:`OpenApiFile` loads one file from ``shared/reference/concur-openapi/`` (beside the
-repository; ``CONCUR_SCIM_OPENAPI_DIR`` overrides), lists its operations (path and method), and
+:class:`OpenApiFile` loads one file from ``tests/data/concur-openapi/`` (Concur's published
+files, kept verbatim; ``CONCUR_SCIM_OPENAPI_DIR`` overrides), lists its operations (path and method), and
 gives the response schema of (path, method, status) as a JSON Schema that
 :meth:`OpenApiFile.validate` checks a response body against with ``jsonschema``.
 
@@ -43,7 +43,7 @@ from jsonschema import Draft4Validator, FormatChecker
 
 OPENAPI_DIR = Path(
     os.environ.get("CONCUR_SCIM_OPENAPI_DIR")
-    or Path(__file__).resolve().parents[3] / "shared" / "reference" / "concur-openapi"
+    or Path(__file__).resolve().parents[1] / "data" / "concur-openapi"
 )
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Keywords that annotate rather than validate, or that are not JSON Schema.
