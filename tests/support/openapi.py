@@ -1,8 +1,8 @@
 """Concur's OpenAPI files read as JSON Schema, for the contract tests (tests/contract/).
 
 :class:`OpenApiFile` loads one file from ``tests/data/concur-openapi/`` (Concur's published
-files, kept verbatim; ``CONCUR_SCIM_OPENAPI_DIR`` overrides), lists its operations (path and method), and
-gives the response schema of (path, method, status) as a JSON Schema that
+files, kept verbatim; ``CONCUR_SCIM_OPENAPI_DIR`` overrides), lists its operations (path and
+method), and gives the response schema of (path, method, status) as a JSON Schema that
 :meth:`OpenApiFile.validate` checks a response body against with ``jsonschema``.
 
 - **Versions.** OpenAPI 3.0 (``components``, ``content``) and Swagger 2.0 (``definitions``,
