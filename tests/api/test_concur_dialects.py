@@ -257,3 +257,24 @@ def test_concur_discovery_per_dialect(client: TestClient) -> None:
     assert v41["sort"]["supported"] is False
     types = client.get(f"{SCIMV4}/ResourceTypes").json()["Resources"]
     assert {t["name"] for t in types} == {"User", "Group"}
+
+
+def test_concur_manager_must_exist(client: TestClient) -> None:
+    """On Concur dialects manager.value must name an existing user; /scim/v2 stores any id."""
+    manager = create(client, IDV4)
+    ok = create(
+        client, IDV4, **{ENTERPRISE: {"employeeNumber": "M-1", "manager": {"value": manager["id"]}}}
+    )
+    assert ok[ENTERPRISE]["manager"]["value"] == manager["id"]
+    missing = {ENTERPRISE: {"employeeNumber": "M-2", "manager": {"value": "no-such-user"}}}
+    refused = client.post(f"{IDV4}/Users", json=concur_user(**missing))
+    assert refused.status_code == 400
+    assert refused.json()["scimType"] == "invalidValue"
+    assert "manager" in refused.json()["detail"]
+    patched = client.patch(
+        f"{IDV4}/Users/{ok['id']}",
+        json=patch({"op": "replace", "path": f"{ENTERPRISE}:manager", "value": "ghost"}),
+    )
+    assert patched.status_code == 400
+    generic = client.post(f"{SCIMV2}/Users", json=concur_user(**missing))
+    assert generic.status_code == 201

@@ -35,6 +35,8 @@ def create_user(
     """
     doc = _normalize(payload, company_id, strict=strict)
     doc.setdefault("active", True)
+    if strict:
+        _check_manager(conn, company_id, doc, None)
     try:
         return store.insert_user(conn, company_id, str(uuid.uuid4()), doc, clock())
     except Conflict as conflict:
@@ -68,6 +70,8 @@ def replace_user(
     check_if_match(record, if_match)
     doc = _normalize(payload, company_id, strict=strict, previous=record.doc)
     doc.setdefault("active", record.doc.get("active", True))
+    if strict:
+        _check_manager(conn, company_id, doc, record.doc)
     return _store(conn, record, doc, clock)
 
 
@@ -88,7 +92,42 @@ def patch_user(
     check_if_match(record, if_match)
     patched = apply_patch(record.doc, operations, schema, resource_id=record.id)
     doc = _normalize(patched, company_id, strict=strict, previous=record.doc)
+    if strict:
+        _check_manager(conn, company_id, doc, record.doc)
     return _store(conn, record, doc, clock)
+
+
+def _manager_id(doc: dict[str, Any] | None) -> str | None:
+    manager = ((doc or {}).get(ENTERPRISE_USER) or {}).get("manager") or {}
+    value = manager.get("value") if isinstance(manager, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _check_manager(
+    conn: Connection, company_id: str, doc: dict[str, Any], previous: dict[str, Any] | None
+) -> None:
+    """Concur: ``manager.value`` must reference an existing user (reference §6.2).
+
+    Checked when the manager is set or changed, so a user whose manager was deleted later
+    can still be updated. Only the Concur dialects check it: Entra writes managers in a
+    second pass and may reference users outside its scope (idp-clients.md §1.1).
+    """
+    manager = _manager_id(doc)
+    if manager is None or manager == _manager_id(previous):
+        return
+    if store.get_user(conn, company_id, manager) is None:
+        path = f"{ENTERPRISE_USER}:manager.value"
+        raise InvalidValue(
+            f"'{path}' does not reference an existing user",
+            messages=[
+                {
+                    "code": "INVALID_VALUE",
+                    "message": "Invalid manager",
+                    "schemaPath": path,
+                    "type": "error",
+                }
+            ],
+        )
 
 
 def _normalize(
