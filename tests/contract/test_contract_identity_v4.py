@@ -18,8 +18,6 @@ Where the file is wrong or contradicts reference/concur-v4.md, we follow the ref
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
@@ -34,6 +32,7 @@ from support.contract import (
     create_user,
     documented_operations,
     exercised_operations,
+    fix_identity_spec,
     replacement,
     user_patch,
     without_user_name,
@@ -41,23 +40,7 @@ from support.contract import (
 from support.factories import ENTERPRISE
 from support.openapi import OpenApiFile
 
-
-def _fix(doc: dict[str, Any]) -> None:
-    schemas = doc["components"]["schemas"]
-    # concur-openapi says ResourceType requires "attributes"; RFC 7643 §6 has no such attribute
-    schemas["ResourceType"]["required"].remove("attributes")
-    # concur-openapi says authenticationSchemes is one object; RFC 7643 §5 says multi-valued
-    auth = schemas["AuthenticationSchemes"]
-    schemas["AuthenticationSchemes"] = {"type": "array", "minItems": 1, "items": auth}
-    user = schemas["User"]["properties"]
-    # concur-openapi says maxLength 1 on an array; reference §6.1 says at most 1: maxItems
-    user["emergencyContacts"] = {**user["emergencyContacts"], "maxItems": 1}
-    leaves = user[ENTERPRISE]["properties"]["leavesOfAbsence"]
-    # concur-openapi says maxLength 100 on an array; reference §6.2 says max 100 items: maxItems
-    leaves["maxItems"] = 100
-
-
-SPEC = OpenApiFile("identity-v4.json", fix=_fix)
+SPEC = OpenApiFile("identity-v4.json", fix=fix_identity_spec)
 CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 

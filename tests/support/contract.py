@@ -222,3 +222,19 @@ SCHEMA_LIST: dict[str, Any] = {
         "Resources": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/schema"}},
     },
 }
+
+
+def fix_identity_spec(doc: dict[str, Any]) -> None:
+    """Correct the schema errors Identity v4 and v4.1's files share (each says which)."""
+    schemas = doc["components"]["schemas"]
+    # concur-openapi says ResourceType requires "attributes"; RFC 7643 §6 has no such attribute
+    schemas["ResourceType"]["required"].remove("attributes")
+    # concur-openapi says authenticationSchemes is one object; RFC 7643 §5 says multi-valued
+    auth = schemas["AuthenticationSchemes"]
+    schemas["AuthenticationSchemes"] = {"type": "array", "minItems": 1, "items": auth}
+    user = schemas["User"]["properties"]
+    # concur-openapi says maxLength 1 on an array; reference §6.1 says at most 1: maxItems
+    user["emergencyContacts"] = {**user["emergencyContacts"], "maxItems": 1}
+    leaves = user[ENTERPRISE]["properties"]["leavesOfAbsence"]
+    # concur-openapi says maxLength 100 on an array; reference §6.2 says max 100 items: maxItems
+    leaves["maxItems"] = 100
