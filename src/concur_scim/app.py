@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from concur_scim.api.deps import Services, StaticTokenVerifier
 from concur_scim.api.dialects import DIALECTS
 from concur_scim.api.discovery import discovery_router
-from concur_scim.api.middleware import CorrelationMiddleware, PathNormalizer
+from concur_scim.api.middleware import CorrelationMiddleware, ErrorBoundary, PathNormalizer
 from concur_scim.api.resources import KINDS, resource_router
 from concur_scim.api.responses import install_error_handlers
 from concur_scim.api.role_groups import role_groups_router
@@ -55,6 +55,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     )
     app.state.bearer_token = token
     install_error_handlers(app)
+    app.add_middleware(ErrorBoundary)
     app.add_middleware(PathNormalizer)
     app.add_middleware(CorrelationMiddleware)
 

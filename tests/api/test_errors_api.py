@@ -142,3 +142,45 @@ def test_payload_too_large_is_413(client: TestClient, engine: Engine) -> None:
     body = user_body(title="x" * 300_000)
     assert_scim_error(client.post(USERS, json=body), 413)
     assert user_count(engine) == 0
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"startIndex": "99999999999999999999"},
+        {"count": "99999999999999999999"},
+        {"cursor": "YzE6OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5"},
+        {"filter": 'meta.created gt "9999-12-31T23:59:59-05:00"'},
+        {"filter": 'meta.created lt "0001-01-01T00:00:00+14:00"'},
+        {"filter": 'userName eq "a\u0000b"'},
+    ],
+)
+def test_extreme_query_values_are_never_500(client: TestClient, params: dict[str, str]) -> None:
+    """Huge numbers, out-of-range dates and unstorable text in a query answer 200 or 400."""
+    response = client.get(USERS, params=params)
+    assert response.status_code in (200, 400), response.text
+    assert response.headers["content-type"].startswith("application/scim+json")
+
+
+def test_unstorable_text_in_filter_is_invalid_filter(client: TestClient) -> None:
+    """A filter value that is a lone surrogate (escaped in the query) is 400 invalidFilter."""
+    response = client.get(USERS + "?filter=title%20eq%20%22%5Cud800%22")
+    assert_scim_error(response, 400, "invalidFilter")
+
+
+def test_lone_surrogate_in_body_is_invalid_value(client: TestClient, engine: Engine) -> None:
+    """A string with a lone surrogate (valid JSON, not storable UTF-8) is 400, nothing stored."""
+    response = client.post(USERS, content=b'{"userName": "\\ud800x"}')
+    assert_scim_error(response, 400, "invalidValue")
+    assert user_count(engine) == 0
+
+
+def test_nul_in_path_is_404(client: TestClient) -> None:
+    """An id with a NUL byte is simply not found, on every backend."""
+    assert_scim_error(client.get(f"{USERS}/a%00b"), 404)
+
+
+def test_search_attributes_must_be_names(client: TestClient) -> None:
+    """A SearchRequest whose attributes is not a string or list is 400, not a crash."""
+    response = client.post(f"{USERS}/.search", json={"attributes": 1})
+    assert_scim_error(response, 400, "invalidValue")

@@ -181,3 +181,33 @@ def test_filter_groups_by_display_name_and_member(client: TestClient) -> None:
     assert [g["id"] for g in by_name["Resources"]] == [g1["id"]]
     by_member = client.get(GROUPS, params={"filter": f'members[value eq "{alice}"]'}).json()
     assert [g["id"] for g in by_member["Resources"]] == [g1["id"]]
+
+
+def test_member_deletion_changes_group_version(client: TestClient) -> None:
+    """Deleting a member user (or nested group) bumps the group's ETag: its members changed."""
+    alice = new_user(client)
+    inner = new_group(client)
+    group = new_group(client, members=[{"value": alice}, {"value": inner["id"]}])
+    url = f"{GROUPS}/{group['id']}"
+    tag = client.get(url).headers["etag"]
+    client.delete(f"{USERS}/{alice}")
+    after_user = client.get(url, headers={"If-None-Match": tag})
+    assert after_user.status_code == 200
+    client.delete(f"{GROUPS}/{inner['id']}")
+    after_group = client.get(url, headers={"If-None-Match": after_user.headers["etag"]})
+    assert after_group.status_code == 200
+    assert "members" not in after_group.json() or after_group.json()["members"] == []
+
+
+def test_writes_that_change_nothing_keep_group_version(client: TestClient) -> None:
+    """Re-adding a member, removing a non-member and an identical PUT keep the version."""
+    alice = new_user(client)
+    group = new_group(client, members=[{"value": alice}])
+    url = f"{GROUPS}/{group['id']}"
+    version = client.get(url).json()["meta"]["version"]
+    client.patch(url, json=patch({"op": "add", "path": "members", "value": [{"value": alice}]}))
+    assert client.get(url).json()["meta"]["version"] == version, "re-add"
+    client.patch(url, json=patch({"op": "remove", "path": 'members[value eq "nobody"]'}))
+    assert client.get(url).json()["meta"]["version"] == version, "remove non-member"
+    client.put(url, json={"displayName": group["displayName"], "members": [{"value": alice}]})
+    assert client.get(url).json()["meta"]["version"] == version, "identical PUT"

@@ -317,3 +317,10 @@ def test_root_search_spans_users_and_groups(client: TestClient) -> None:
     page = client.post("/scim/v2/.search", json=body).json()
     assert page["totalResults"] == 2
     assert {r["id"] for r in page["Resources"]} == {user["id"], group["id"]}
+
+
+def test_generic_dialect_ignores_company_id(client: TestClient) -> None:
+    """/scim/v2 never stores a client's companyId: the token decides the company."""
+    other = "5b3e3a57-1f38-4c1c-9a3a-2f0f1d0e9c11"
+    created = create(client, **{ENTERPRISE: {"companyId": other, "department": "D"}})
+    assert created[ENTERPRISE] == {"department": "D"}

@@ -115,7 +115,7 @@ def test_hard_deleting_the_user_cascades_to_its_rows(client: TestClient, engine:
             store.put_extension(conn, company, user, urn, {"k": urn}, T0)
         store.put_extension(conn, company, other, SPEND_USER, {"country": "US"}, T0)
     with write(engine) as conn:
-        assert user_store.delete_user(conn, company, user)
+        assert user_store.delete_user(conn, company, user, datetime.now(UTC))
     with engine.connect() as conn:
         left = conn.execute(select(user_extensions.c.user_id)).scalars().all()
     assert left == [other]

@@ -10,10 +10,17 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from concur_scim.api.responses import dialect_error, internal_error
+from concur_scim.scim.errors import NotFound
+from concur_scim.scim.text import storable_text
+
+log = logging.getLogger("concur_scim.api")
 
 _SEGMENTS = {
     s.lower(): s
@@ -48,12 +55,51 @@ class PathNormalizer:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Route on the normalized path."""
+        """Route on the normalized path; a path no resource can have is a 404 right away."""
         if scope["type"] == "http":
+            if not storable_text(scope["path"]):
+                # NUL or a lone surrogate (``%00`` in an id): no resource has such an id, and
+                # the databases refuse to even compare it.
+                response = dialect_error(scope["path"], NotFound("no such resource"))
+                await response(scope, receive, send)
+                return
             path = normalize_path(scope["path"])
             if path != scope["path"]:
                 scope = {**scope, "path": path, "raw_path": path.encode()}
         await self.app(scope, receive, send)
+
+
+class ErrorBoundary:
+    """Answer an unexpected exception with a SCIM 500 and keep the connection open.
+
+    Starlette's own catch-all handler re-raises after answering, which makes the server drop
+    the client's keep-alive connection; here the exception is logged (with its traceback,
+    never sent to the client) and the request simply ends with the 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the application; turn an escaping exception into a 500."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise  # the response is already on its way; nothing sane can be added
+            await internal_error(scope["path"])(scope, receive, send)
 
 
 def _header(scope: Scope, name: bytes) -> str:

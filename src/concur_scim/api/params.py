@@ -23,6 +23,8 @@ from concur_scim.scim.registry import ResourceSchema
 from concur_scim.store.paging import ListQuery
 
 CURSOR_PREFIX = "c1:"
+# BIGINT's range: OFFSET and keyset values beyond it make SQLite and PostgreSQL fail.
+MAX_SQL_INT = 2**62
 
 
 @dataclass(frozen=True)
@@ -47,16 +49,20 @@ def decode_cursor(cursor: str) -> int | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not raw.startswith(CURSOR_PREFIX):
             raise ValueError(raw)
-        return int(raw.removeprefix(CURSOR_PREFIX))
+        seq = int(raw.removeprefix(CURSOR_PREFIX))
+        if not 0 <= seq <= MAX_SQL_INT:
+            raise ValueError(raw)
+        return seq
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidCursor("the cursor is not one this server issued") from None
 
 
 def _int(name: str, raw: Any) -> int:
+    """``raw`` as an integer, clamped to what SQL can hold (a larger value means "past the end")."""
     if isinstance(raw, bool):
         raise InvalidValue(f"'{name}' must be an integer")
     try:
-        return int(raw)
+        return max(-MAX_SQL_INT, min(int(raw), MAX_SQL_INT))
     except (TypeError, ValueError):
         raise InvalidValue(f"'{name}' must be an integer") from None
 

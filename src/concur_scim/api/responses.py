@@ -135,11 +135,17 @@ def install_error_handlers(app: FastAPI) -> None:
         error.status = exc.status_code  # type: ignore[misc]
         return respond(request, error)
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return respond(request, InternalError("internal server error"))
-
     app.add_exception_handler(ScimError, scim_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)
+
+
+def dialect_error(path: str, error: ScimError) -> ScimResponse:
+    """``error`` rendered for the dialect that serves ``path`` (used outside the router)."""
+    dialect = dialect_for_path(path)
+    return error_response(error, concur=dialect is not None and dialect.concur_errors)
+
+
+def internal_error(path: str) -> ScimResponse:
+    """The 500 for an unexpected exception: a SCIM Error with no internal text."""
+    return dialect_error(path, InternalError("internal server error"))

@@ -98,7 +98,7 @@ def _integer(params: dict[str, str], name: str, default: int, high: int | None =
     if raw is None:
         return default
     try:
-        value = int(raw)
+        value = min(int(raw), 2**62)  # beyond BIGINT the database fails; it is past the end
     except ValueError:
         raise InvalidValue(f"'{name}' must be an integer") from None
     if value < 1 or (high is not None and value > high):

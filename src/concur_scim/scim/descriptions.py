@@ -47,6 +47,10 @@ def schema_model(urn: str) -> type[Any]:
     raise KeyError(urn)
 
 
+# Attributes the generic dialect never takes from a client (services/users.py _normalize).
+GENERIC_READ_ONLY = frozenset({"companyId"})
+
+
 def public(attr: dict[str, Any], concur: bool) -> dict[str, Any]:
     """One described attribute as published: a fresh dict without the internal keys.
 
@@ -58,6 +62,9 @@ def public(attr: dict[str, Any], concur: bool) -> dict[str, Any]:
     if not concur:
         out.pop("maxLength", None)
         out["required"] = bool(attr.get(RFC_REQUIRED))
+        if out.get("name") in GENERIC_READ_ONLY:
+            # Set by the server from the caller's token in the generic dialect.
+            out["mutability"] = "readOnly"
     if "subAttributes" in attr:
         out["subAttributes"] = [public(s, concur) for s in attr["subAttributes"]]
     return out

@@ -116,6 +116,8 @@ def _without(value: Any, subs: set[str]) -> Any:
 def _keys(resource: ResourceSchema, raw: str | list[str] | None) -> frozenset[_Key]:
     if raw is None:
         return frozenset()
+    if not isinstance(raw, str | list):
+        raise InvalidValue("attributes must be a comma-separated string or a list of names")
     parts = raw.split(",") if isinstance(raw, str) else raw
     keys: set[_Key] = set()
     for part in parts:

@@ -33,6 +33,7 @@ from concur_scim.scim.datetimes import format_datetime, parse_datetime
 from concur_scim.scim.errors import InvalidSyntax, InvalidValue
 from concur_scim.scim.registry import ENTERPRISE_USER, AttributeDef, ResourceSchema, SchemaDef
 from concur_scim.scim.strict import enforce_strict
+from concur_scim.scim.text import storable_text
 
 __all__ = [
     "DROPPED",
@@ -236,6 +237,6 @@ def _coerce_string(value: Any, attr: AttributeDef) -> Any:
     limit = INDEXED_MAX_LENGTH if attr.name.lower() in INDEXED_ATTRIBUTES else MAX_STRING_LENGTH
     if len(value) > limit:
         raise InvalidValue(f"'{attr.name}' is longer than {limit} characters")
-    if "\x00" in value:
-        raise InvalidValue(f"'{attr.name}' contains a NUL character")
+    if not storable_text(value):
+        raise InvalidValue(f"'{attr.name}' contains a NUL character or a lone surrogate")
     return value

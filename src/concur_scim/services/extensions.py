@@ -219,9 +219,11 @@ def list_spend_users(
 ) -> ExtensionPage:
     """A page of the company's users in the spend view (§6.17), users without spend data too.
 
-    ``filter_expr`` may use ``eq`` and ``ne`` on the spend User attributes Concur lists as
-    filterable, and ``customData[...]`` with ``and``/``eq``/``ne``; anything else is
-    InvalidFilter (400). Paths may be fully qualified (Concur's form) or bare.
+    ``filter_expr`` may compare with ``eq`` and ``ne`` only, on the spend User attributes
+    Concur lists as filterable and inside ``customData[...]``; other operators and attributes
+    are InvalidFilter (400). Comparisons may be combined with ``and``, ``or`` and ``not``
+    (Concur documents ``and``; the others are accepted as RFC 7644 grammar). Paths may be
+    fully qualified (Concur's form) or bare.
     """
     if filter_expr is not None:
         check_spend_filter(filter_expr)

@@ -21,7 +21,7 @@ from concur_scim.scim.filter_ast import Compare
 from concur_scim.scim.patch import PatchOperation, apply_patch, parse_patch_request
 from concur_scim.scim.registry import group_schema
 from concur_scim.scim.validation import normalize_resource
-from concur_scim.services.common import Clock, check_if_match, uniqueness_error
+from concur_scim.services.common import Clock, check_if_match, system_clock, uniqueness_error
 from concur_scim.store import groups as store
 from concur_scim.store.errors import Conflict
 from concur_scim.store.paging import ListQuery
@@ -94,10 +94,11 @@ def replace_group(
     doc = normalize_resource(payload, group_schema())
     members = _resolve(conn, company_id, _member_ids(doc.pop("members", [])))
     now = clock()
-    store.clear_members(conn, group_id)
-    store.add_members(conn, company_id, group_id, members, now)
+    members_changed = store.set_members(conn, company_id, group_id, members, now)
+    if doc == record.doc and not members_changed:
+        return record  # an identical PUT keeps the version (RFC 7644 §3.14)
     try:
-        return store.update_group(conn, record, doc, now)
+        return store.update_group(conn, record, doc if doc != record.doc else None, now)
     except Conflict as conflict:
         raise uniqueness_error(conflict, "group") from None
 
@@ -121,8 +122,7 @@ def patch_group(
     members_changed = False
     for op in operations:
         member_op, rest = _split_members(op)
-        if member_op is not None:
-            _apply_member_op(conn, company_id, group_id, member_op, now)
+        if member_op is not None and _apply_member_op(conn, company_id, group_id, member_op, now):
             members_changed = True
         if rest is not None:
             doc_ops.append(rest)
@@ -155,25 +155,24 @@ def _split_members(op: PatchOperation) -> tuple[PatchOperation | None, PatchOper
 
 def _apply_member_op(
     conn: Connection, company_id: str, group_id: str, op: PatchOperation, now: Any
-) -> None:
+) -> bool:
+    """Apply one membership operation; True if the member list changed."""
     value_filter = op.path.value_filter if op.path else None
     if op.path is not None and op.path.sub is not None:
         raise InvalidPath("members can be changed only as whole values, not by sub-attribute")
     if op.op == "remove":
         if value_filter is not None:
-            store.remove_members(conn, group_id, _filtered_ids(conn, group_id, op))
-        elif op.value in (None, "", []):
-            store.clear_members(conn, group_id)
-        else:
-            store.remove_members(conn, group_id, _member_ids(op.value))
-        return
+            return bool(store.remove_members(conn, group_id, _filtered_ids(conn, group_id, op)))
+        if op.value in (None, "", []):
+            return bool(store.clear_members(conn, group_id))
+        return bool(store.remove_members(conn, group_id, _member_ids(op.value)))
     if value_filter is not None:
         raise InvalidPath("add and replace take the whole 'members' attribute, not a filter")
     ids = _member_ids(op.value) if op.value not in (None, "") else []
     resolved = _resolve(conn, company_id, ids)
     if op.op == "replace":
-        store.clear_members(conn, group_id)
-    store.add_members(conn, company_id, group_id, resolved, now)
+        return store.set_members(conn, company_id, group_id, resolved, now)
+    return bool(store.add_members(conn, company_id, group_id, resolved, now))
 
 
 def _filtered_ids(conn: Connection, group_id: str, op: PatchOperation) -> list[str]:
@@ -188,12 +187,20 @@ def _filtered_ids(conn: Connection, group_id: str, op: PatchOperation) -> list[s
 
 
 def delete_group(
-    conn: Connection, company_id: str, group_id: str, *, if_match: str | None = None
+    conn: Connection,
+    company_id: str,
+    group_id: str,
+    *,
+    if_match: str | None = None,
+    clock: Clock = system_clock,
 ) -> None:
-    """Delete the group (and its member rows); NotFound if absent."""
+    """Delete the group (and its member rows); NotFound if absent.
+
+    Groups it was a member of change version, since their member lists change.
+    """
     record = get_group(conn, company_id, group_id)
     check_if_match(record, if_match)
-    store.delete_group(conn, company_id, group_id)
+    store.delete_group(conn, company_id, group_id, clock())
 
 
 def list_groups(conn: Connection, company_id: str, query: ListQuery) -> Page:

@@ -141,10 +141,16 @@ def _normalize(
     caller can only provision users of its own company.
     """
     if not strict or not isinstance(payload, dict):
-        return normalize_resource(payload, user_schema(), strict=strict, previous=previous)
-    # First in the body, so that a companyId the client sends, in any shape, wins.
-    defaulted = {f"{ENTERPRISE_USER}:companyId": company_id, **payload}
-    doc = normalize_resource(defaulted, user_schema(), strict=True, previous=previous)
+        doc = normalize_resource(payload, user_schema(), strict=strict, previous=previous)
+    else:
+        # First in the body, so that a companyId the client sends, in any shape, wins.
+        defaulted = {f"{ENTERPRISE_USER}:companyId": company_id, **payload}
+        doc = normalize_resource(defaulted, user_schema(), strict=True, previous=previous)
+    if not strict:
+        # Generic SCIM clients know nothing of Concur companies: the token decides, so a
+        # client's companyId is ignored and a stored one kept (never another company's).
+        _keep_company(doc, previous)
+        return doc
     sent = str(doc.get(ENTERPRISE_USER, {}).get("companyId", ""))
     if sent.lower() != company_id.lower():
         raise InvalidValue(
@@ -159,6 +165,17 @@ def _normalize(
             ],
         )
     return doc
+
+
+def _keep_company(doc: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    enterprise = doc.get(ENTERPRISE_USER)
+    if isinstance(enterprise, dict):
+        enterprise.pop("companyId", None)
+    stored = ((previous or {}).get(ENTERPRISE_USER) or {}).get("companyId")
+    if stored is not None:
+        doc.setdefault(ENTERPRISE_USER, {})["companyId"] = stored
+    elif isinstance(enterprise, dict) and not enterprise:
+        doc.pop(ENTERPRISE_USER, None)
 
 
 def _store(
@@ -192,7 +209,7 @@ def delete_user(
     if soft:
         store.soft_delete_user(conn, record, clock())
     else:
-        store.delete_user(conn, company_id, user_id)
+        store.delete_user(conn, company_id, user_id, clock())
 
 
 def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:

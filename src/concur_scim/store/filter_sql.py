@@ -49,6 +49,7 @@ from concur_scim.scim.filter_ast import (
     ValuePath,
 )
 from concur_scim.scim.registry import AttributeDef, ResourceSchema, SchemaDef
+from concur_scim.scim.text import storable_text
 from concur_scim.scim.validation import format_datetime, parse_datetime
 from concur_scim.store.tables import Document
 
@@ -217,7 +218,12 @@ class _Compiler:
         value = _coerce(expr, attr)
         if isinstance(value, datetime):
             # JSON holds normalised RFC 3339 text (ordered lexicographically); columns hold UTC.
-            value = format_datetime(value) if json else value.astimezone(UTC)
+            try:
+                value = format_datetime(value) if json else value.astimezone(UTC)
+            except (OverflowError, ValueError):
+                raise InvalidFilter(f"'{attr.name}': the date-time is out of range") from None
+        if isinstance(value, str) and not storable_text(value):
+            raise InvalidFilter(f"'{attr.name}': the value has characters no attribute can hold")
         if value is None:
             if expr.op == "eq":
                 return typed.is_(None)

@@ -125,7 +125,21 @@ def update_group(
     return found
 
 
-def delete_group(conn: Connection, company_id: str, group_id: str) -> bool:
+def touch_groups_of(conn: Connection, member_id: str, now: datetime) -> None:
+    """Bump version and lastModified of every group ``member_id`` belongs to.
+
+    Called before a member disappears (user deleted, hard or soft; nested group deleted), so
+    that those groups' ETags change with their member lists (RFC 7644 §3.14).
+    """
+    containing = select(group_members.c.group_id).where(group_members.c.member_id == member_id)
+    conn.execute(
+        update(groups)
+        .where(groups.c.id.in_(containing))
+        .values(version=groups.c.version + 1, last_modified=now)
+    )
+
+
+def delete_group(conn: Connection, company_id: str, group_id: str, now: datetime) -> bool:
     """Delete the group, its member rows and its own memberships; False if absent."""
     conn.execute(
         delete(group_members).where(
@@ -137,6 +151,7 @@ def delete_group(conn: Connection, company_id: str, group_id: str) -> bool:
     )
     if not result.rowcount:
         return False
+    touch_groups_of(conn, group_id, now)
     conn.execute(delete(group_members).where(group_members.c.member_id == group_id))
     return True
 
@@ -172,10 +187,13 @@ def member_types(conn: Connection, company_id: str, ids: list[str]) -> dict[str,
 
 def add_members(
     conn: Connection, company_id: str, group_id: str, members: dict[str, str], now: datetime
-) -> None:
-    """Add ``{member_id: type}`` rows; members already present are left as they are."""
+) -> int:
+    """Add ``{member_id: type}`` rows; members already present are left as they are.
+
+    Returns how many rows were added.
+    """
     if not members:
-        return
+        return 0
     rows = [
         {
             "group_id": group_id,
@@ -187,23 +205,47 @@ def add_members(
         for m, t in members.items()
     ]
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(group_members).values(rows).on_conflict_do_nothing())
+    # RETURNING counts what was inserted: rowcount is not reliable for multi-row inserts.
+    stmt = dialect.insert(group_members).values(rows).on_conflict_do_nothing()
+    return len(conn.execute(stmt.returning(group_members.c.member_id)).all())
 
 
-def remove_members(conn: Connection, group_id: str, member_ids: Iterable[str]) -> None:
-    """Delete the named member rows of ``group_id`` (absent ones are ignored)."""
+def remove_members(conn: Connection, group_id: str, member_ids: Iterable[str]) -> int:
+    """Delete the named member rows of ``group_id`` (absent ones are ignored); how many went."""
     ids = list(member_ids)
-    if ids:
-        conn.execute(
-            delete(group_members).where(
-                group_members.c.group_id == group_id, group_members.c.member_id.in_(ids)
-            )
+    if not ids:
+        return 0
+    result = conn.execute(
+        delete(group_members).where(
+            group_members.c.group_id == group_id, group_members.c.member_id.in_(ids)
         )
+    )
+    return int(result.rowcount or 0)
 
 
-def clear_members(conn: Connection, group_id: str) -> None:
-    """Delete every member row of ``group_id``."""
-    conn.execute(delete(group_members).where(group_members.c.group_id == group_id))
+def clear_members(conn: Connection, group_id: str) -> int:
+    """Delete every member row of ``group_id``; how many there were."""
+    result = conn.execute(delete(group_members).where(group_members.c.group_id == group_id))
+    return int(result.rowcount or 0)
+
+
+def set_members(
+    conn: Connection, company_id: str, group_id: str, members: dict[str, str], now: datetime
+) -> bool:
+    """Make ``members`` the whole member list (RFC 7644 §3.5.1, replace); True if it changed.
+
+    Only the difference is written, so members that stay keep their rows and order.
+    """
+    current = set(
+        conn.execute(
+            select(group_members.c.member_id).where(group_members.c.group_id == group_id)
+        ).scalars()
+    )
+    gone = current - members.keys()
+    new = {m: t for m, t in members.items() if m not in current}
+    removed = remove_members(conn, group_id, gone)
+    added = add_members(conn, company_id, group_id, new, now)
+    return bool(removed or added)
 
 
 def load_members(conn: Connection, group_ids: list[str]) -> dict[str, list[dict[str, Any]]]:

@@ -18,6 +18,7 @@ from concur_scim.scim.filter_ast import Compare, Present
 from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER, user_schema
 from concur_scim.store.errors import Conflict
 from concur_scim.store.filter_sql import ColumnMap, Condition
+from concur_scim.store.groups import touch_groups_of
 from concur_scim.store.paging import ListQuery, row_to_record, run_list
 from concur_scim.store.records import Page, ResourceRecord
 from concur_scim.store.tables import group_members, users
@@ -159,19 +160,24 @@ def update_user(
     return found
 
 
-def delete_user(conn: Connection, company_id: str, user_id: str) -> bool:
+def delete_user(conn: Connection, company_id: str, user_id: str, now: datetime) -> bool:
     """Hard-delete the user and its group memberships; False if it did not exist."""
     result = conn.execute(
         delete(users).where(users.c.id == user_id, users.c.company_id == company_id)
     )
     if not result.rowcount:
         return False
+    touch_groups_of(conn, user_id, now)
     conn.execute(delete(group_members).where(group_members.c.member_id == user_id))
     return True
 
 
 def soft_delete_user(conn: Connection, record: ResourceRecord, now: datetime) -> None:
-    """Mark the user deleted and inactive; the row and its document are kept."""
+    """Mark the user deleted and inactive; the row and its document are kept.
+
+    Its groups change version: the user no longer shows among their members.
+    """
+    touch_groups_of(conn, record.id, now)
     doc = {**record.doc, "active": False}
     conn.execute(
         update(users)
