@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, event, func, select
+from sqlalchemy import Engine, delete, func, select
 from support.factories import patch, user_body
+from support.sql import insert_users, recorded_sql
 
 from concur_scim.scim.role_catalogue import SAP_GROUP, catalogue, company_catalogue
 from concur_scim.store.tables import companies, role_groups, role_members, users
@@ -90,47 +90,6 @@ def assert_error(response: Any, status: int, scim_type: str | None) -> None:
     body = response.json()
     assert body["status"] == str(status)
     assert body.get("scimType") == scim_type
-
-
-@contextmanager
-def recorded_sql(client: TestClient) -> Iterator[list[str]]:
-    """Every statement the application's engine runs inside the block."""
-    engine: Engine = client.app.state.services.engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
-def insert_users(engine: Engine, company: str, size: int, *, active: bool = True) -> list[str]:
-    """``size`` users of ``company`` inserted directly (fast); their ids."""
-    now = datetime.now(UTC)
-    ids = [str(uuid.uuid4()) for _ in range(size)]
-    with engine.begin() as conn:
-        conn.execute(
-            users.insert(),
-            [
-                {
-                    "id": i,
-                    "company_id": company,
-                    "user_name": i,
-                    "user_name_key": i,
-                    "active": active,
-                    "created": now,
-                    "last_modified": now,
-                    "version": 1,
-                    "doc": {"userName": i},
-                }
-                for i in ids
-            ],
-        )
-    return ids
 
 
 @pytest.fixture

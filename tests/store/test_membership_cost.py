@@ -7,35 +7,16 @@ same for a group of 3 members and a group of 3,000, and no statement reads every
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from support.factories import group_body, patch, user_body
+from support.sql import insert_users, recorded_sql
 
-from concur_scim.store.tables import group_members, users
+from concur_scim.store.tables import group_members
 
 GROUPS = "/scim/v2/Groups"
-
-
-@contextmanager
-def recorded_sql(client: TestClient) -> Iterator[list[str]]:
-    """Every statement the application's engine runs inside the block."""
-    engine: Engine = client.app.state.services.engine  # type: ignore[attr-defined]
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def group_with_members(client: TestClient, engine: Engine, size: int) -> str:
@@ -43,25 +24,8 @@ def group_with_members(client: TestClient, engine: Engine, size: int) -> str:
     company = client.app.state.default_company_id  # type: ignore[attr-defined]
     group_id: str = client.post(GROUPS, json=group_body()).json()["id"]
     now = datetime.now(UTC)
-    ids = [str(uuid.uuid4()) for _ in range(size)]
+    ids = insert_users(engine, company, size)
     with engine.begin() as conn:
-        conn.execute(
-            users.insert(),
-            [
-                {
-                    "id": i,
-                    "company_id": company,
-                    "user_name": i,
-                    "user_name_key": i,
-                    "active": True,
-                    "created": now,
-                    "last_modified": now,
-                    "version": 1,
-                    "doc": {"userName": i},
-                }
-                for i in ids
-            ],
-        )
         conn.execute(
             group_members.insert(),
             [

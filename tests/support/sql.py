@@ -1,0 +1,55 @@
+"""Helpers for tests that look at the SQL the application runs or seed rows directly."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+
+from concur_scim.store.tables import users
+
+
+@contextmanager
+def recorded_sql(client: TestClient) -> Iterator[list[str]]:
+    """Every statement the application's engine runs inside the block."""
+    engine: Engine = client.app.state.services.engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def insert_users(engine: Engine, company: str, size: int, *, active: bool = True) -> list[str]:
+    """``size`` users of ``company`` inserted directly (fast); their ids."""
+    now = datetime.now(UTC)
+    ids = [str(uuid.uuid4()) for _ in range(size)]
+    with engine.begin() as conn:
+        conn.execute(
+            users.insert(),
+            [
+                {
+                    "id": i,
+                    "company_id": company,
+                    "user_name": i,
+                    "user_name_key": i,
+                    "active": active,
+                    "created": now,
+                    "last_modified": now,
+                    "version": 1,
+                    "doc": {"userName": i},
+                }
+                for i in ids
+            ],
+        )
+    return ids
