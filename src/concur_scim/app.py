@@ -20,6 +20,7 @@ from concur_scim.api.middleware import CorrelationMiddleware, ErrorBoundary, Pat
 from concur_scim.api.resources import KINDS, resource_router
 from concur_scim.api.responses import install_error_handlers
 from concur_scim.api.role_groups import role_groups_router
+from concur_scim.api.user_v1 import user_v1_router
 from concur_scim.api.views import views_router
 from concur_scim.config import Settings, load_settings
 from concur_scim.services.common import Clock, system_clock
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
             app.include_router(resource_router(KINDS[name], dialect))
     app.include_router(role_groups_router("/scim/v4"))  # SCIM v4 Groups: the role catalogue
     app.include_router(views_router())  # spend and travel read views of the extensions
+    app.include_router(user_v1_router())  # Concur User v1.0 (PingFederate's connector)
     return app
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +44,29 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=100, ge=1, le=100_000)
     max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = Field(default="info", pattern=r"^(critical|error|warning|info|debug)$")
+    # User v1.0 (PingFederate's Concur connector): docs/concur-compatibility.md "User v1.0".
+    user_v1_key_mode: Literal["legacy", "strict"] = Field(
+        default="legacy",
+        description="EmpId/LoginId matching: legacy (pre-2016, either key) or strict (both).",
+    )
+    user_v1_details_element: Literal["UsersDetails", "UserDetails"] = Field(
+        default="UsersDetails",
+        description="Success list element of user-batch-result (live API vs. the docs).",
+    )
+    user_v1_form: Literal["minimal", "concur-sample"] = Field(
+        default="minimal", description="Employee form preset: FormFields and required fields."
+    )
+    user_v1_unknown_elements: Literal["ignore", "reject"] = "ignore"
+    user_v1_require_namespace: bool = Field(
+        default=False, description="Refuse v1.0 documents whose root has no namespace."
+    )
+    user_v1_currency_element: Literal["CrnKey", "CrnCode", "both"] = Field(
+        default="CrnKey", description="Currency element(s) of GET user (live API vs. docs)."
+    )
+    user_v1_max_batch: int = Field(default=500, ge=1, le=1000)
+    user_v1_token_login_id: str | None = Field(
+        default=None, description="LoginId of the token's own user (GET user without loginID)."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -3,7 +3,8 @@
 - :class:`PathNormalizer`: Concur's docs and Postman collection write paths with and without
   a trailing slash and with lower-case collection segments (``/users``), reference/concur-v4.md
   §2; so a trailing slash is dropped and known collection segments are matched
-  case-insensitively, for every dialect.
+  case-insensitively, for every dialect. Under ``/api/user/v1.0/`` and ``/api/v3.0/common/``
+  (Concur's legacy APIs, reference/concur-user-v1.md §2.1) the whole path is lower-cased.
 - :class:`CorrelationMiddleware`: every response carries ``concur-correlationid`` (the
   client's, echoed, or a new UUID; §2, §8) and ``X-Request-Id``.
 """
@@ -40,10 +41,17 @@ _SEGMENTS = {
 }
 
 
+# User v1.0 (reference/concur-user-v1.md §2.1): IIS routed case-insensitively, and its
+# paths hold no ids, so the whole path is matched in lower case.
+_LOWER_PREFIXES = ("/api/user/v1.0/", "/api/v3.0/common/")
+
+
 def normalize_path(path: str) -> str:
     """``path`` without a trailing slash and with canonical collection segment spelling."""
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
+    if path.lower().startswith(_LOWER_PREFIXES):
+        return path.lower()
     parts = path.split("/")
     return "/".join(_SEGMENTS.get(p.lower(), p) for p in parts)
 

@@ -213,3 +213,31 @@ def count_users(conn: Connection, company_id: str) -> int:
         .select_from(users)
         .where(users.c.company_id == company_id, users.c.deleted_at.is_(None))
     ).scalar_one()
+
+
+def find_by_user_name(conn: Connection, user_name: str) -> ResourceRecord | None:
+    """The live user whose userName is ``user_name`` (case-insensitive), in any company.
+
+    userName is unique across companies (Concur: LoginId is unique across all of Concur), so
+    the User v1.0 dialect can tell a login taken elsewhere from a free one.
+    """
+    row = conn.execute(
+        select(users).where(
+            users.c.user_name_key == user_name_key(user_name), users.c.deleted_at.is_(None)
+        )
+    ).first()
+    return row_to_record(row) if row else None
+
+
+def find_by_employee_number(
+    conn: Connection, company_id: str, employee_number: str
+) -> ResourceRecord | None:
+    """The live user of ``company_id`` with enterprise ``employeeNumber`` ``employee_number``."""
+    row = conn.execute(
+        select(users).where(
+            users.c.company_id == company_id,
+            users.c.employee_number == employee_number,
+            users.c.deleted_at.is_(None),
+        )
+    ).first()
+    return row_to_record(row) if row else None
