@@ -537,3 +537,38 @@ def test_currency_element_switch(client: TestClient, monkeypatch: pytest.MonkeyP
     root = fromstring(v1_get(client, "crn@example.com").content)
     assert root.findtext(f"{Q}CrnCode") == "EUR"
     assert root.find(f"{Q}CrnKey") is None
+
+
+def test_many_unclosed_password_tags_are_a_plain_400(client: TestClient) -> None:
+    """A body of 20,000 unclosed <Password> tags is rejected as invalid XML."""
+    response = post(client, f'<batch xmlns="{NS}">' + "<Password>" * 20_000)
+    assert response.status_code == 400
+
+
+def test_password_redaction_cannot_backtrack_across_tags() -> None:
+    """The log redaction matches only a tag's own text, so it is linear in the body size.
+
+    A pattern that could run across '<' took quadratic time on unclosed tags (44 s for
+    200 KB); this pins the property that rules that out, without timing anything.
+    """
+    from concur_scim.api.user_v1 import _PASSWORD
+
+    assert _PASSWORD.sub(rb"\1***\2", b"<Password>s3cret</Password>") == (
+        b"<Password>***</Password>"
+    )
+    spanning = b"<Password>a<Other/>b</Password>"
+    assert _PASSWORD.sub(rb"\1***\2", spanning) == spanning
+
+
+@pytest.mark.parametrize("encoding", ["zz-nope", "rot13", "hex"])
+def test_unknown_declared_encoding_is_400(client: TestClient, encoding: str) -> None:
+    """An XML declaration naming an encoding Python cannot use is rejected cleanly."""
+    body = f'<?xml version="1.0" encoding="{encoding}"?><batch xmlns="{NS}"/>'
+    response = post(client, body.encode())
+    assert response.status_code == 400, response.text
+
+
+def test_nul_in_login_id_is_not_found(client: TestClient) -> None:
+    """A loginID containing NUL names no user: 404, on every backend."""
+    response = client.get("/api/user/v1.0/user?loginID=a%00b@x.com")
+    assert response.status_code == 404, response.text

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from concur_scim.scim.errors import NotFound, ScimError, Uniqueness
 from concur_scim.scim.filter import parse_filter
+from concur_scim.scim.text import storable_text
 from concur_scim.scim.user_v1 import mapping
 from concur_scim.scim.user_v1.checks import (
     RecordError,
@@ -191,6 +192,8 @@ def _put(
 
 def find_login(conn: Connection, company_id: str, login_id: str) -> ResourceRecord | None:
     """The company's live user with LoginId ``login_id`` (case-insensitive), or None."""
+    if not storable_text(login_id):
+        return None  # no user has a NUL in its LoginId, and PostgreSQL cannot compare one
     found = user_store.find_by_user_name(conn, login_id)
     return found if found is not None and found.company_id == company_id else None
 

@@ -58,7 +58,8 @@ def _root(raw: bytes, name: str, require_namespace: bool) -> Element:
     """
     try:
         root = fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException, ValueError):
+    except (ParseError, DefusedXmlException, ValueError, LookupError):
+        # LookupError: an encoding the declaration names that Python does not know.
         raise RequestRejected(INVALID_XML) from None
     ns, local = _local(root.tag)
     # Any other namespace is not v1.0.
