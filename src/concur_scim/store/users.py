@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from concur_scim.scim.errors import InvalidFilter
@@ -192,27 +192,6 @@ def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
     """A page of live users of ``company_id`` matching ``query``."""
     scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
     return run_list(conn, users, scope, query, resource=user_schema(), cmap=USER_COLUMNS)
-
-
-def existing_user_ids(conn: Connection, company_id: str, ids: list[str]) -> set[str]:
-    """Which of ``ids`` are live users of ``company_id``."""
-    if not ids:
-        return set()
-    rows = conn.execute(
-        select(users.c.id).where(
-            users.c.company_id == company_id, users.c.id.in_(ids), users.c.deleted_at.is_(None)
-        )
-    )
-    return {r.id for r in rows}
-
-
-def count_users(conn: Connection, company_id: str) -> int:
-    """How many live users ``company_id`` has."""
-    return conn.execute(
-        select(func.count())
-        .select_from(users)
-        .where(users.c.company_id == company_id, users.c.deleted_at.is_(None))
-    ).scalar_one()
 
 
 def find_by_user_name(conn: Connection, user_name: str) -> ResourceRecord | None:
