@@ -30,10 +30,14 @@ from support.contract import (
     check,
     concur_user,
     create_user,
+    create_user_request,
+    delete_user_request,
     documented_operations,
     exercised_operations,
     fix_identity_spec,
-    replacement,
+    get_user_request,
+    patch_user_request,
+    put_user_request,
     user_patch,
     without_user_name,
 )
@@ -58,27 +62,6 @@ def _filter_users(client: TestClient, root: str) -> Response:
     return client.get(f"{root}/Users", params={"filter": f'employeeNumber eq "{number}"'})
 
 
-def _create_user(client: TestClient, root: str) -> Response:
-    return client.post(f"{root}/Users", json=concur_user())
-
-
-def _get_user(client: TestClient, root: str) -> Response:
-    return client.get(f"{root}/Users/{create_user(client, root)['id']}")
-
-
-def _patch_user(client: TestClient, root: str) -> Response:
-    return client.patch(f"{root}/Users/{create_user(client, root)['id']}", json=user_patch())
-
-
-def _put_user(client: TestClient, root: str) -> Response:
-    read = client.get(f"{root}/Users/{create_user(client, root)['id']}").json()
-    return client.put(f"{root}/Users/{read['id']}", json=replacement(read))
-
-
-def _delete_user(client: TestClient, root: str) -> Response:
-    return client.delete(f"{root}/Users/{create_user(client, root)['id']}")
-
-
 def _one_schema(client: TestClient, root: str) -> Response:
     # concur-openapi says ids are com:concur:cte:user:2.0; reference §4.1 says the core URN
     return client.get(f"{root}/Schemas/{CORE_USER_SCHEMA}")
@@ -87,11 +70,11 @@ def _one_schema(client: TestClient, root: str) -> Response:
 CASES = [
     Case("GET /Users", 200, _list_users),
     Case("GET /Users", 200, _filter_users, label="filter"),
-    Case("POST /Users", 200, _create_user),
-    Case("GET /Users/{id}", 200, _get_user),
-    Case("PATCH /Users/{id}", 200, _patch_user),
-    Case("PUT /Users/{id}", 200, _put_user),
-    Case("DELETE /Users/{id}", 204, _delete_user),
+    Case("POST /Users", 200, create_user_request),
+    Case("GET /Users/{id}", 200, get_user_request),
+    Case("PATCH /Users/{id}", 200, patch_user_request),
+    Case("PUT /Users/{id}", 200, put_user_request),
+    Case("DELETE /Users/{id}", 204, delete_user_request),
     # concur-openapi documents no body; reference §4.4 names the metadata: RFC 7643 §7
     Case("GET /Schemas", 200, lambda c, r: c.get(f"{r}/Schemas"), fallback=SCHEMA_LIST),
     Case("GET /Schemas/{id}", 200, _one_schema, fallback=SCHEMA_RESOURCE),

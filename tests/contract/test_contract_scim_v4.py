@@ -37,9 +37,13 @@ from support.contract import (
     check,
     concur_user,
     create_user,
+    create_user_request,
+    delete_user_request,
     documented_operations,
     exercised_operations,
-    replacement,
+    get_user_request,
+    patch_user_request,
+    put_user_request,
     user_patch,
     without_user_name,
 )
@@ -139,27 +143,6 @@ def _filter_users(client: TestClient, root: str) -> Response:
     return client.get(f"{root}/Users", params={"filter": f'{SHORT_EMPLOYEE_NUMBER} eq "{number}"'})
 
 
-def _create_user(client: TestClient, root: str) -> Response:
-    return client.post(f"{root}/Users", json=concur_user())
-
-
-def _get_user(client: TestClient, root: str) -> Response:
-    return client.get(f"{root}/Users/{create_user(client, root)['id']}")
-
-
-def _patch_user(client: TestClient, root: str) -> Response:
-    return client.patch(f"{root}/Users/{create_user(client, root)['id']}", json=user_patch())
-
-
-def _put_user(client: TestClient, root: str) -> Response:
-    read = client.get(f"{root}/Users/{create_user(client, root)['id']}").json()
-    return client.put(f"{root}/Users/{read['id']}", json=replacement(read))
-
-
-def _delete_user(client: TestClient, root: str) -> Response:
-    return client.delete(f"{root}/Users/{create_user(client, root)['id']}")
-
-
 def _get_deleted_user(client: TestClient, root: str) -> Response:
     user = create_user(client, root)["id"]
     assert client.delete(f"{root}/Users/{user}").status_code == 204
@@ -176,11 +159,11 @@ CASES = [
     Case("GET /Users", 200, _cursor_users, label="cursor"),
     Case("GET /Users", 200, _filter_users, label="filter on employeeNumber"),
     # concur-openapi says POST /Users answers 200; reference §5 says 201: we follow the reference
-    Case("POST /Users", 201, _create_user, documented=200),
-    Case("PUT /Users/{id}", 200, _put_user),
-    Case("GET /Users/{id}", 200, _get_user),
-    Case("PATCH /Users/{id}", 200, _patch_user),
-    Case("DELETE /Users/{id}", 204, _delete_user),
+    Case("POST /Users", 201, create_user_request, documented=200),
+    Case("PUT /Users/{id}", 200, put_user_request),
+    Case("GET /Users/{id}", 200, get_user_request),
+    Case("PATCH /Users/{id}", 200, patch_user_request),
+    Case("DELETE /Users/{id}", 204, delete_user_request),
     # concur-openapi documents no body; reference §4.4 names the metadata: RFC 7643 §7
     Case("GET /Schemas", 200, lambda c, r: c.get(f"{r}/Schemas"), fallback=SCHEMA_LIST),
     Case("GET /ServiceProviderConfig", 200, lambda c, r: c.get(f"{r}/ServiceProviderConfig")),

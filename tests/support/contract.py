@@ -238,3 +238,32 @@ def fix_identity_spec(doc: dict[str, Any]) -> None:
     leaves = user[ENTERPRISE]["properties"]["leavesOfAbsence"]
     # concur-openapi says maxLength 100 on an array; reference §6.2 says max 100 items: maxItems
     leaves["maxItems"] = 100
+
+
+# Request builders the three contract modules share, one per documented User operation.
+
+
+def create_user_request(client: TestClient, root: str) -> Response:
+    """POST a new valid user."""
+    return client.post(f"{root}/Users", json=concur_user())
+
+
+def get_user_request(client: TestClient, root: str) -> Response:
+    """GET a freshly created user."""
+    return client.get(f"{root}/Users/{create_user(client, root)['id']}")
+
+
+def patch_user_request(client: TestClient, root: str) -> Response:
+    """PATCH a freshly created user."""
+    return client.patch(f"{root}/Users/{create_user(client, root)['id']}", json=user_patch())
+
+
+def put_user_request(client: TestClient, root: str) -> Response:
+    """PUT back a freshly created user as read, with changes."""
+    read = client.get(f"{root}/Users/{create_user(client, root)['id']}").json()
+    return client.put(f"{root}/Users/{read['id']}", json=replacement(read))
+
+
+def delete_user_request(client: TestClient, root: str) -> Response:
+    """DELETE a freshly created user."""
+    return client.delete(f"{root}/Users/{create_user(client, root)['id']}")
