@@ -23,6 +23,9 @@ from concur_scim.store.migrate import upgrade
 from concur_scim.store.tables import (
     group_members,
     groups,
+    provision_operations,
+    provision_results,
+    provisions,
     role_groups,
     role_members,
     user_extensions,
@@ -81,5 +84,16 @@ def client(session_client: TestClient, engine: Engine) -> Iterator[TestClient]:
     """The backend's client; the rows this test wrote are deleted afterwards."""
     yield session_client
     with engine.begin() as conn:
-        for table in (user_extensions, role_members, role_groups, group_members, groups, users):
+        tables = (
+            provision_results,
+            provision_operations,
+            provisions,
+            user_extensions,
+            role_members,
+            role_groups,
+            group_members,
+            groups,
+            users,
+        )
+        for table in tables:
             conn.execute(delete(table))

@@ -20,12 +20,14 @@ from concur_scim.api.middleware import CorrelationMiddleware, ErrorBoundary, Pat
 from concur_scim.api.resources import KINDS, resource_router
 from concur_scim.api.responses import install_error_handlers
 from concur_scim.api.role_groups import role_groups_router
+from concur_scim.api.ups import ups_router
 from concur_scim.api.user_v1 import user_v1_router
 from concur_scim.api.views import views_router
 from concur_scim.config import Settings, load_settings
 from concur_scim.services.common import Clock, system_clock
 from concur_scim.store.companies import ensure_default_company
 from concur_scim.store.db import create_db_engine, unit_of_work
+from concur_scim.worker import Worker
 
 
 def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
@@ -39,16 +41,23 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         engine = create_db_engine(settings.database_url)
         with unit_of_work(engine, write=True) as conn:
             company = ensure_default_company(conn, settings.company_id, clock())
+        worker = Worker(engine, settings, clock=clock) if settings.embedded_worker else None
         app.state.services = Services(
             settings=settings,
             engine=engine,
             verifier=StaticTokenVerifier(token, company),
             clock=clock,
+            wake_worker=worker.wake if worker else lambda: None,
         )
         app.state.default_company_id = company
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
+                worker.join(timeout=settings.worker_lease_seconds)
             engine.dispose()
 
     app = FastAPI(
@@ -65,6 +74,9 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         return JSONResponse({"status": "ok"})
 
     for dialect in DIALECTS:
+        if dialect.bulk:
+            app.include_router(ups_router(dialect))  # User Provisioning v4: its own routes
+            continue
         app.include_router(discovery_router(dialect))
         for name in dialect.crud_types:
             app.include_router(resource_router(KINDS[name], dialect))

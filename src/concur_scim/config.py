@@ -44,6 +44,25 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=100, ge=1, le=100_000)
     max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     log_level: str = Field(default="info", pattern=r"^(critical|error|warning|info|debug)$")
+    # User Provisioning v4 (reference/concur-v4.md §3.2) and its worker.
+    bulk_max_operations: int = Field(
+        default=100, ge=1, le=10_000, description="Operations per /Bulk request (Concur: 100)."
+    )
+    bulk_max_payload_bytes: int = Field(
+        default=409_600, ge=1024, description="Bytes per /Bulk request (Concur: 400 KB)."
+    )
+    embedded_worker: bool = Field(
+        default=True, description="Run the provisioning worker inside each API process."
+    )
+    worker_lease_seconds: float = Field(default=30.0, gt=0, le=3600)
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    provision_timeout_minutes: float = Field(
+        default=120.0, gt=0, description="Requests not completed by then fail (Concur: 120)."
+    )
+    status_retention_days: float = Field(
+        default=7.0, gt=0, description="Completed statuses are purged after this (Concur: 7)."
+    )
+    housekeeping_seconds: float = Field(default=60.0, gt=0, le=86_400)
     # User v1.0 (PingFederate's Concur connector): docs/concur-compatibility.md "User v1.0".
     user_v1_key_mode: Literal["legacy", "strict"] = Field(
         default="legacy",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
@@ -52,6 +52,8 @@ class Services:
     engine: Engine
     verifier: TokenVerifier
     clock: Clock
+    # Tells this process's provisioning worker that a request is waiting (no-op without one).
+    wake_worker: Callable[[], None] = lambda: None
 
 
 async def services(request: Request) -> Services:
@@ -104,7 +106,15 @@ async def json_body(request: Request, svc: ServicesDep) -> Any:
     Raises PayloadTooLarge (413) past ``max_payload_bytes`` and InvalidSyntax (400) for an
     empty or malformed body.
     """
-    limit = svc.settings.max_payload_bytes
+    return await read_json(request, svc.settings.max_payload_bytes)
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The body parsed as JSON, refused with PayloadTooLarge (413) past ``limit`` bytes
+    before it is parsed (the declared length first, then as it streams in).
+
+    Repeated keys in an object keep the last value (as Concur's own examples need).
+    """
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the request body exceeds {limit} bytes")

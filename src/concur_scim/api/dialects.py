@@ -54,6 +54,7 @@ class Dialect:
     sort: bool = True
     etag: bool = True
     bulk: bool = False
+    filter: bool = True
     list_filter: FilterPolicy | None = None
     search: bool = True
     search_filter: FilterPolicy | None = None
@@ -144,7 +145,33 @@ SCIM_V4 = replace(
     resource_types=("User", "Group"),
 )
 
-DIALECTS: tuple[Dialect, ...] = (GENERIC_SCIM, IDENTITY_V4, IDENTITY_V41, SCIM_V4)
+# User Provisioning v4 (§3): its own router (api/ups.py) for Users writes, Bulk, statuses and
+# discovery; no list, read or search of users (§3.1).
+UPS_V4 = replace(
+    _CONCUR,
+    name="ups-v4",
+    prefix="/profile/v4",
+    bulk=True,
+    search=False,
+    index_paging=False,
+    cursor_paging=False,
+    filter=False,
+    crud_types=(),
+    resource_types=(),
+    documentation_url=(
+        "https://developer.concur.com/api-reference/user-provisioning/v4.user-provisioning.html"
+    ),
+)
+UPS_LEGACY = replace(UPS_V4, name="ups-v4-legacy", prefix="/provisioning/v4")
+
+DIALECTS: tuple[Dialect, ...] = (
+    GENERIC_SCIM,
+    IDENTITY_V4,
+    IDENTITY_V41,
+    SCIM_V4,
+    UPS_V4,
+    UPS_LEGACY,
+)
 
 
 def dialect_for_path(path: str) -> Dialect | None:

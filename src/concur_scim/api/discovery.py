@@ -58,8 +58,8 @@ def service_provider_config(settings: Settings, dialect: Dialect, root: str) -> 
         cursor, index = {"supported": dialect.cursor_paging}, {"supported": dialect.index_paging}
     body |= {
         "patch": {"supported": True},
-        "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": True, "maxResults": max_size},
+        "bulk": _bulk(settings, dialect),
+        "filter": {"supported": dialect.filter, "maxResults": max_size},
         "changePassword": {"supported": False},
         "sort": {"supported": dialect.sort},
         "etag": {"supported": dialect.etag},
@@ -77,6 +77,17 @@ def service_provider_config(settings: Settings, dialect: Dialect, root: str) -> 
         },
     }
     return body
+
+
+def _bulk(settings: Settings, dialect: Dialect) -> dict[str, Any]:
+    """The bulk limits the dialect enforces (UPS, reference/concur-v4.md §3.2), or none."""
+    if not dialect.bulk:
+        return {"supported": False, "maxOperations": 0, "maxPayloadSize": 0}
+    return {
+        "supported": True,
+        "maxOperations": settings.bulk_max_operations,
+        "maxPayloadSize": settings.bulk_max_payload_bytes,
+    }
 
 
 def resource_type(

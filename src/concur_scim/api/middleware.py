@@ -130,6 +130,8 @@ class CorrelationMiddleware:
             return
         correlation = _header(scope, b"concur-correlationid") or str(uuid.uuid4())
         request_id = _header(scope, b"x-request-id") or correlation
+        # Routes that store it (a UPS request's meta.correlationId) read request.state.
+        scope.setdefault("state", {})["correlation_id"] = correlation
 
         async def send_with_ids(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -25,6 +25,7 @@ from concur_scim.scim.errors import (
     NotFound,
     ScimError,
     Unauthorized,
+    concur_messages,
 )
 
 SCIM_MEDIA_TYPE = "application/scim+json"
@@ -45,32 +46,12 @@ class ScimResponse(Response):
 
 CONCUR_ERROR_URN = "urn:ietf:params:scim:api:messages:concur:2.0:Error"
 
-# Concur publishes no list of message codes (reference §11); these follow the ones seen.
-_CONCUR_CODES = {
-    400: "BAD_REQUEST",
-    401: "UNAUTHORIZED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "INVALID_VALUE",
-    412: "PRECONDITION_FAILED",
-    413: "PAYLOAD_TOO_LARGE",
-    429: "TOO_MANY_REQUESTS",
-    500: "INTERNAL_ERROR",
-}
-
 
 def concur_error_body(error: ScimError) -> dict[str, Any]:
     """RFC 7644 §3.12 body plus Concur's error extension (reference §4.5)."""
     body = error.to_body()
     body["schemas"] = [*body["schemas"], CONCUR_ERROR_URN]
-    messages = list(getattr(error, "messages", None) or [])
-    if not messages:
-        code = _CONCUR_CODES.get(error.status, "ERROR")
-        if error.scim_type in ("invalidValue", "mutability", "uniqueness"):
-            code = "INVALID_VALUE"
-        messages = [{"code": code, "message": error.detail, "type": "error"}]
-    body[CONCUR_ERROR_URN] = {"messages": messages}
+    body[CONCUR_ERROR_URN] = {"messages": concur_messages(error)}
     return body
 
 

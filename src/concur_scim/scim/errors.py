@@ -186,3 +186,33 @@ class NotImplementedYet(ScimError):
     """The operation is valid SCIM but this server does not offer it."""
 
     status = 501
+
+
+# Concur publishes no list of message codes (reference/concur-v4.md §11); these follow the
+# ones seen (§3.4, §4.5).
+_CONCUR_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "INVALID_VALUE",
+    412: "PRECONDITION_FAILED",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "TOO_MANY_REQUESTS",
+    500: "INTERNAL_ERROR",
+}
+
+
+def concur_messages(error: ScimError) -> list[dict[str, str]]:
+    """``error`` as Concur's ``messages[{code, message, schemaPath?, type}]`` (§4.5, §3.4).
+
+    The error's own messages when it carries some; otherwise one message made of its detail
+    and a code chosen from its status and ``scimType``.
+    """
+    if error.messages:
+        return [dict(m) for m in error.messages]
+    code = _CONCUR_CODES.get(error.status, "ERROR")
+    if error.scim_type in ("invalidValue", "mutability", "uniqueness"):
+        code = "INVALID_VALUE"
+    return [{"code": code, "message": error.detail, "type": "error"}]

@@ -26,17 +26,24 @@ from concur_scim.store.records import Page, ResourceRecord
 
 
 def create_user(
-    conn: Connection, company_id: str, payload: Any, *, clock: Clock, strict: bool = False
+    conn: Connection,
+    company_id: str,
+    payload: Any,
+    *,
+    clock: Clock,
+    strict: bool = False,
+    notes: list[dict[str, str]] | None = None,
 ) -> ResourceRecord:
     """Create a user from a POST body; a user without ``active`` is created active.
 
     Raises InvalidSyntax/InvalidValue for a bad body and Uniqueness (409) when userName,
-    externalId or employeeNumber is taken.
+    externalId or employeeNumber is taken. ``notes`` (the provisioning worker's): a manager
+    who is not a user of the company is left out and reported there instead of raising.
     """
     doc = _normalize(payload, company_id, strict=strict)
     doc.setdefault("active", True)
     if strict:
-        _check_manager(conn, company_id, doc, None)
+        _check_manager(conn, company_id, doc, None, notes)
     try:
         return store.insert_user(conn, company_id, str(uuid.uuid4()), doc, clock())
     except Conflict as conflict:
@@ -60,18 +67,20 @@ def replace_user(
     clock: Clock,
     if_match: str | None = None,
     strict: bool = False,
+    notes: list[dict[str, str]] | None = None,
 ) -> ResourceRecord:
     """Replace the user's writable attributes with the PUT body (RFC 7644 §3.5.1).
 
     Read-only attributes in the body (``id``, ``meta``, ``groups``) are ignored, so a client
-    may send back what it read. An unchanged document keeps its version.
+    may send back what it read. An unchanged document keeps its version. ``notes``: as for
+    :func:`create_user`.
     """
     record = get_user(conn, company_id, user_id)
     check_if_match(record, if_match)
     doc = _normalize(payload, company_id, strict=strict, previous=record.doc)
     doc.setdefault("active", record.doc.get("active", True))
     if strict:
-        _check_manager(conn, company_id, doc, record.doc)
+        _check_manager(conn, company_id, doc, record.doc, notes)
     return _store(conn, record, doc, clock)
 
 
@@ -104,19 +113,42 @@ def _manager_id(doc: dict[str, Any] | None) -> str | None:
 
 
 def _check_manager(
-    conn: Connection, company_id: str, doc: dict[str, Any], previous: dict[str, Any] | None
+    conn: Connection,
+    company_id: str,
+    doc: dict[str, Any],
+    previous: dict[str, Any] | None,
+    notes: list[dict[str, str]] | None = None,
 ) -> None:
     """Concur: ``manager.value`` must reference an existing user (reference §6.2).
 
     Checked when the manager is set or changed, so a user whose manager was deleted later
     can still be updated. Only the Concur dialects check it: Entra writes managers in a
-    second pass and may reference users outside its scope (idp-clients.md §1.1).
+    second pass and may reference users outside its scope (idp-clients.md §1.1). With
+    ``notes`` the manager is removed from ``doc`` (the previous one kept) and a warning
+    appended, so the rest of the user is still written (User Provisioning: Concur's own
+    Bulk example names a manager that no stand-in company has).
     """
     manager = _manager_id(doc)
     if manager is None or manager == _manager_id(previous):
         return
     if store.get_user(conn, company_id, manager) is None:
         path = f"{ENTERPRISE_USER}:manager.value"
+        if notes is not None:
+            notes.append(
+                {
+                    "code": "INVALID_USER",
+                    "message": "Employee does not exist; the manager was not set",
+                    "schemaPath": path,
+                    "type": "warning",
+                }
+            )
+            kept = ((previous or {}).get(ENTERPRISE_USER) or {}).get("manager")
+            enterprise = doc[ENTERPRISE_USER]
+            if kept is None:
+                enterprise.pop("manager", None)
+            else:
+                enterprise["manager"] = kept
+            return
         raise InvalidValue(
             f"'{path}' does not reference an existing user",
             messages=[

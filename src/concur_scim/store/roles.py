@@ -131,3 +131,11 @@ def member_page(
     if limit is not None:
         stmt = stmt.limit(limit)
     return [r.user_id for r in conn.execute(stmt)]
+
+
+def roles_of(conn: Connection, company_id: str, user_id: str) -> list[str]:
+    """The role codes ``user_id`` holds in ``company_id`` (one indexed read)."""
+    rows = conn.execute(
+        select(rm.c.role).where(rm.c.company_id == company_id, rm.c.user_id == user_id)
+    )
+    return [r.role for r in rows]

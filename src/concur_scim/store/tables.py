@@ -22,6 +22,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -152,4 +153,76 @@ role_groups = Table(
     Column("company_id", String(36), ForeignKey("companies.id"), primary_key=True),
     Column("role", String(64), primary_key=True),
     Column("last_modified", Timestamp, nullable=False),
+)
+
+# -- User Provisioning v4 (reference/concur-v4.md §3, DESIGN "The path of one provisioning
+# request"): a request, its operations, one result row per (operation, extension URN). The
+# request and its operations are written in one transaction before the 202; a worker holds a
+# request under a lease (lease_owner, lease_expires) while it works on it; a result row is
+# written in the same transaction as the change it reports, so a crash loses nothing done
+# and nothing is done twice.
+provisions = Table(
+    "provisions",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("provision_type", String(8), nullable=False),  # "Bulk" or "User"
+    Column("correlation_id", String(255), nullable=False),
+    Column("fail_on_errors", Integer),
+    Column("state", String(16), nullable=False),  # "pending" or "completed"
+    Column("success", Boolean),
+    Column("created", Timestamp, nullable=False),
+    Column("last_modified", Timestamp, nullable=False),
+    Column("completed", Timestamp),
+    Column("lease_owner", String(64)),
+    Column("lease_expires", Timestamp),
+    # What a worker claims: pending requests, oldest first.
+    Index(None, "state", "seq"),
+    # What housekeeping purges: completed requests by age.
+    Index(None, "state", "completed"),
+)
+
+provision_operations = Table(
+    "provision_operations",
+    metadata,
+    Column(
+        "provision_id",
+        String(36),
+        ForeignKey("provisions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),  # the operation id: 1, 2, ...
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("bulk_id", String(255), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("data", Document),
+    # Set by the identity step: the user the operation wrote, and the downstream extension
+    # documents still to apply ({urn: payload}).
+    Column("resource_id", String(36)),
+    Column("resolved", Document),
+    Column("done", Boolean, nullable=False, default=False),
+    Column("success", Boolean),
+    Column("code", String(3)),
+    Column("completed", Timestamp),
+    # Status pages filtered by state read only this index.
+    Index(None, "provision_id", "done", "success", "position"),
+)
+
+provision_results = Table(
+    "provision_results",
+    metadata,
+    Column("provision_id", String(36), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("urn", String(255), primary_key=True),
+    Column("result", String(16), nullable=False),  # success, error, no-op, not-processed
+    Column("code", String(3)),
+    Column("messages", Document),
+    Column("written", Timestamp, nullable=False),
+    ForeignKeyConstraint(
+        ["provision_id", "position"],
+        ["provision_operations.provision_id", "provision_operations.position"],
+        ondelete="CASCADE",
+    ),
 )
