@@ -3,6 +3,9 @@
 - ``concur-scim serve [--host H] [--port P] [--database-url URL] [--workers N]``: migrates
   the database, prints the base URL and the bearer token, and serves.
 - ``concur-scim migrate [--database-url URL]``: brings the database to the latest revision.
+- ``concur-scim worker [--database-url URL]``: a provisioning worker process (scale-out: any
+  number of them beside the API processes, PostgreSQL coordinating). SIGTERM or SIGINT stops
+  it after the operation in hand.
 
 Options override the ``CONCUR_SCIM_*`` environment. A bad setting prints one line on stderr
 and exits with status 2, never a traceback.
@@ -11,8 +14,10 @@ and exits with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +29,7 @@ from concur_scim.services.common import system_clock
 from concur_scim.store.companies import ensure_default_company
 from concur_scim.store.db import create_db_engine, unit_of_work
 from concur_scim.store.migrate import upgrade
+from concur_scim.worker import Worker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int)
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.add_argument("--database-url")
+    worker = sub.add_parser("worker", help="run a provisioning worker (no API)")
+    worker.add_argument("--database-url")
     return parser
 
 
@@ -50,6 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "worker":
+        return _work(settings)
     return _serve(settings)
 
 
@@ -60,6 +70,28 @@ def _migrate(settings: Settings) -> int:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"concur-scim: cannot migrate the database: {reason}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _work(settings: Settings) -> int:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    engine = create_db_engine(settings.database_url)
+    worker = Worker(engine, settings)
+
+    def stop(signum: int, _frame: object) -> None:
+        logging.getLogger("concur_scim.worker").info("signal %d: stopping", signum)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"concur-scim worker {worker.owner} started", flush=True)
+    try:
+        worker.run()
+    finally:
+        engine.dispose()
+    print(f"concur-scim worker {worker.owner} stopped", flush=True)
     return 0
 
 
