@@ -8,12 +8,13 @@ are deleted after it, so tests do not see each other's data.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, func, select
 from support.pgcluster import running_cluster
 
 from concur_scim.app import create_app
@@ -83,6 +84,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 def client(session_client: TestClient, engine: Engine) -> Iterator[TestClient]:
     """The backend's client; the rows this test wrote are deleted afterwards."""
     yield session_client
+    _wait_for_provisioning(engine)
     with engine.begin() as conn:
         tables = (
             provision_results,
@@ -97,3 +99,21 @@ def client(session_client: TestClient, engine: Engine) -> Iterator[TestClient]:
         )
         for table in tables:
             conn.execute(delete(table))
+
+
+PROVISIONING_DEADLINE_SECONDS = 60.0
+
+
+def _wait_for_provisioning(engine: Engine) -> None:
+    """Let the embedded worker finish the test's provisioning requests before its rows go:
+    deleting rows a worker is writing would race it (and can deadlock on PostgreSQL)."""
+    unfinished = (
+        select(func.count()).select_from(provisions).where(provisions.c.state != "completed")
+    )
+    deadline = time.monotonic() + PROVISIONING_DEADLINE_SECONDS
+    while True:
+        with engine.connect() as conn:
+            if conn.execute(unfinished).scalar_one() == 0:
+                return
+        assert time.monotonic() < deadline, "provisioning requests left unfinished by the test"
+        time.sleep(0.02)

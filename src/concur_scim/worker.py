@@ -75,9 +75,11 @@ class Worker:
         if claimed is None:
             return False
         provision_id, company_id = claimed
+        log.info("worker %s claimed provision %s", self.owner, provision_id)
         lease = Lease(provision_id, company_id, self.owner, self.lease_duration)
         try:
-            provisioning.process(self.engine, lease, self.clock, stop=self._stop.is_set)
+            if provisioning.process(self.engine, lease, self.clock, stop=self._stop.is_set):
+                log.info("worker %s completed provision %s", self.owner, provision_id)
         except LeaseLost:
             log.warning("provision %s was taken over; leaving it", provision_id)
         return True

@@ -172,6 +172,18 @@ def references(value: Any) -> set[str]:
     return found
 
 
+def path_references(path: str) -> set[str]:
+    """The bulkId an operation's path names (``/Users/bulkId:<id>``), as a set."""
+    _, _, last = path.rpartition("/")
+    return references(last)
+
+
+def substitute_path(path: str, ids: dict[str, str]) -> str:
+    """``path`` with a ``bulkId:<id>`` user segment replaced by the id it resolved to."""
+    head, slash, last = path.rpartition("/")
+    return f"{head}{slash}{substitute(last, ids)}"
+
+
 def substitute(value: Any, ids: dict[str, str]) -> Any:
     """``value`` with each ``"bulkId:<id>"`` string replaced by the id it resolved to."""
     if isinstance(value, str):
@@ -200,7 +212,7 @@ def dependency_order(
     needs: dict[int, set[int]] = {}
     problems: dict[int, str] = {}
     for pos, _, path, data in operations:
-        refs = references(path) | references(data)
+        refs = path_references(path) | references(data)
         unknown = sorted(r for r in refs if r not in by_bulk_id)
         if unknown:
             problems[pos] = f"bulkId '{unknown[0]}' does not name an operation of this request"

@@ -125,9 +125,26 @@ def put_user_extension(
         raise NotFound(f"user {user_id} not found")
     previous = store.get_extension(conn, company_id, user_id, urn)
     doc = normalize_extension(payload, urn, previous=previous.doc if previous else None)
+    return store_extension(conn, company_id, user_id, urn, doc, previous, clock)
+
+
+def store_extension(
+    conn: Connection,
+    company_id: str,
+    user_id: str,
+    urn: str,
+    doc: dict[str, Any],
+    previous: ExtensionRecord | None,
+    clock: Clock,
+) -> ExtensionWrite:
+    """Store an already normalised ``doc`` whose stored row the caller read (``previous``).
+
+    The tail of :func:`put_user_extension`, for a caller that has checked the user and
+    validated the document itself (the provisioning worker): nothing is read again.
+    """
     if previous is not None and previous.doc == doc:
         return ExtensionWrite(record=previous, changed=False)
-    record = store.put_extension(conn, company_id, user_id, urn, doc, clock())
+    record = store.put_extension(conn, company_id, user_id, canonical_urn(urn), doc, clock())
     return ExtensionWrite(record=record, changed=True)
 
 

@@ -462,13 +462,10 @@ def _identity_step(
     if problem is not None:
         _fail(conn, op, InvalidValue(problem), now)
         return None
-    ids = {
-        o.bulk_id: o.resource_id
-        for o in store.get_operations(conn, lease.provision_id)
-        if o.resource_id
-    }
-    path, data = bulk.substitute(op.path, ids), bulk.substitute(op.data, ids)
-    pending = sorted(bulk.references(path) | bulk.references(data))
+    # The path's user segment may itself be a reference: /Users/bulkId:<id>.
+    ids = _resolved_ids(conn, lease.provision_id, op.path.rpartition("/")[2], op.data)
+    path, data = bulk.substitute_path(op.path, ids), bulk.substitute(op.data, ids)
+    pending = sorted(bulk.path_references(path) | bulk.references(data))
     if pending:
         _fail(
             conn, op, InvalidValue(f"bulkId '{pending[0]}' refers to an operation that failed"), now
@@ -499,11 +496,7 @@ def _extension_step(
     ctx = HandlerContext(conn, lease.company_id, op.resource_id, clock)
     outcome = _blocked(ctx, by_urn, apply) if handler.needs_spend_user else None
     if outcome is None:
-        ids = {
-            o.bulk_id: o.resource_id
-            for o in store.get_operations(conn, lease.provision_id)
-            if o.resource_id
-        }
+        ids = _resolved_ids(conn, lease.provision_id, apply[urn])
         try:
             with conn.begin_nested():
                 outcome = handler.apply(ctx, bulk.substitute(apply[urn], ids))
@@ -520,6 +513,14 @@ def _extension_step(
         [ResultRecord(position, urn, outcome.result, code, outcome.messages)],
         clock(),
     )
+
+
+def _resolved_ids(conn: Connection, provision_id: str, *values: Any) -> dict[str, str]:
+    """The user ids of the bulkIds ``values`` reference (one indexed read, none if none)."""
+    wanted: set[str] = set()
+    for value in values:
+        wanted |= bulk.references(value)
+    return store.resource_ids(conn, provision_id, sorted(wanted))
 
 
 def _blocked(

@@ -84,7 +84,7 @@ def put_extension(
     keys = [user_extensions.c.user_id, user_extensions.c.urn]
     if conn.dialect.name == "postgresql":
         pg = postgresql.insert(user_extensions).values(**values)
-        conn.execute(
+        row = conn.execute(
             pg.on_conflict_do_update(
                 index_elements=keys,
                 set_={
@@ -92,11 +92,11 @@ def put_extension(
                     "last_modified": pg.excluded.last_modified,
                     "version": user_extensions.c.version + 1,
                 },
-            )
-        )
+            ).returning(*user_extensions.c)
+        ).one()
     else:
         lite = sqlite.insert(user_extensions).values(**values)
-        conn.execute(
+        row = conn.execute(
             lite.on_conflict_do_update(
                 index_elements=keys,
                 set_={
@@ -104,11 +104,9 @@ def put_extension(
                     "last_modified": lite.excluded.last_modified,
                     "version": user_extensions.c.version + 1,
                 },
-            )
-        )
-    found = get_extension(conn, company_id, user_id, urn)
-    assert found is not None
-    return found
+            ).returning(*user_extensions.c)
+        ).one()
+    return _record(row)
 
 
 def get_extension(

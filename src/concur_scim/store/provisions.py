@@ -258,6 +258,21 @@ def get_operation(conn: Connection, provision_id: str, position: int) -> Operati
     return _operation(row)
 
 
+def resource_ids(conn: Connection, provision_id: str, bulk_ids: Sequence[str]) -> dict[str, str]:
+    """``{bulkId: user id}`` for those of ``bulk_ids`` whose operation wrote a user."""
+    if not bulk_ids:
+        return {}
+    ops = provision_operations.c
+    rows = conn.execute(
+        select(ops.bulk_id, ops.resource_id).where(
+            ops.provision_id == provision_id,
+            ops.bulk_id.in_(list(bulk_ids)),
+            ops.resource_id.is_not(None),
+        )
+    )
+    return {r.bulk_id: r.resource_id for r in rows}
+
+
 def _state_condition(state: str | None) -> Any:
     ops = provision_operations.c
     if state == "pending":

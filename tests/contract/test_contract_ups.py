@@ -1,0 +1,389 @@
+"""Contract of User Provisioning v4: concur-openapi/user-provisioning-v4.json, at /profile/v4.
+
+Every operation the file documents gets a realistic request; the answer must carry the
+documented success status and a body valid against the documented response schema
+(support/openapi.py: JSON Schema draft 4, checked by ``jsonschema``). The legacy prefix
+``/provisioning/v4`` (reference §3.1, §9 item 1) answers the same contract. A ``/Bulk``
+request is resolved by the worker that runs inside the test application: its status is
+polled until ``status.completed`` before the completed status is checked. Documented errors
+are exercised where cheap: 404 for an unknown id, 400 for a bad body, parameter or company,
+401 for a bad token.
+
+Where the file is wrong or contradicts reference/concur-v4.md, we follow the reference:
+- ``ProvisionStatus.status.success`` is a boolean; §3.4 says it is ``null`` while pending
+  (the 202 answer).
+- ``operations[].extensions[].messages`` is one object; §3.4 says ``messages[]``, an array.
+- The error bodies type ``messages[].type`` as an array of ``"error"``; §4.5 says it is one
+  string, ``"error"`` or ``"warning"``.
+- ``authenticationSchemes`` is one object in the file; RFC 7643 §5 makes it multi-valued.
+- ``/ResourceTypes`` and ``/ResourceTypes/{id}`` document no body; §3.7 and §9 item 23 say a
+  bare array of RFC 7643 §6 ResourceTypes (and one of them for ``{id}``): we check that.
+- ``/Schemas`` and ``/Schemas/{id}`` document no body; we check RFC 7643 §7 with §4.4's metadata.
+- ``BulkRequest`` allows only POST, PUT, PATCH on path ``/Users``; §3.3 accepts DELETE and
+  ``/Users/{uuid}`` (PUT, PATCH, DELETE), as Concur's own examples send: our bodies do too.
+- ``User`` requires ``timezone``, ``preferredLanguage`` and enterprise ``startDate``; §6.1 and
+  §6.2 make them optional with defaults. Our requests leave them out; our answers carry the
+  defaults, so the response schema holds as written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx2 import Response
+from sqlalchemy import Engine, func, select
+from support.contract import (
+    BAD_TOKEN,
+    SCHEMA_LIST,
+    SCHEMA_RESOURCE,
+    UNKNOWN_ID,
+    Case,
+    check,
+    concur_user,
+    create_user,
+    documented_operations,
+    exercised_operations,
+    replacement,
+    user_patch,
+    without_user_name,
+)
+from support.factories import ENTERPRISE
+from support.openapi import OpenApiFile
+
+from concur_scim.store.tables import provisions
+
+LEGACY = "/provisioning/v4"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+CONCUR_ERROR = "urn:ietf:params:scim:api:messages:concur:2.0:Error"
+SPEND_USER = "urn:ietf:params:scim:schemas:extension:spend:2.0:User"
+CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+DEADLINE_SECONDS = 30.0
+
+# RFC 7643 §6 ResourceType, with §3.7's values: where the file documents no body.
+_RESOURCE_TYPE: dict[str, Any] = {
+    "type": "object",
+    "required": ["schemas", "id", "name", "endpoint", "schema", "schemaExtensions", "meta"],
+    "properties": {
+        "schemas": {"type": "array", "items": {"enum": [RESOURCE_TYPE_URN]}},
+        "id": {"enum": ["User"]},
+        "name": {"enum": ["User"]},
+        "endpoint": {"enum": ["/Users"]},
+        "description": {"type": "string"},
+        "schema": {"enum": [CORE_USER_SCHEMA]},
+        "schemaExtensions": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["schema", "required"],
+                "properties": {
+                    "schema": {"type": "string", "pattern": "^urn:"},
+                    "required": {"type": "boolean"},
+                },
+            },
+        },
+        "meta": {
+            "type": "object",
+            "required": ["resourceType", "location"],
+            "properties": {
+                "resourceType": {"enum": ["ResourceType"]},
+                "location": {"type": "string", "pattern": "/ResourceTypes/User$"},
+            },
+        },
+    },
+}
+RESOURCE_TYPE: dict[str, Any] = {
+    "definitions": {"resourceType": _RESOURCE_TYPE},
+    "allOf": [{"$ref": "#/definitions/resourceType"}],
+}
+RESOURCE_TYPES: dict[str, Any] = {
+    "definitions": RESOURCE_TYPE["definitions"],
+    "type": "array",
+    "minItems": 1,
+    "items": {"$ref": "#/definitions/resourceType"},
+}
+
+
+def _fix(doc: dict[str, Any]) -> None:
+    status = doc["definitions"]["ProvisionStatus"]["properties"]
+    # concur-openapi says status.success is a boolean; reference §3.4 says null while pending
+    status["status"]["properties"]["success"]["x-nullable"] = True
+    extension = status["operations"]["items"]["properties"]["extensions"]["items"]
+    messages = extension["properties"]["messages"]
+    # concur-openapi says messages is one object; reference §3.4 says messages[] (an array)
+    extension["properties"]["messages"] = {"type": "array", "items": messages}
+    spc = doc["definitions"]["ServiceProviderConfig"]["properties"]
+    # concur-openapi says authenticationSchemes is one object; RFC 7643 §5 says multi-valued
+    spc["authenticationSchemes"] = {
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "object", **spc["authenticationSchemes"]},
+    }
+    for item in doc["paths"].values():
+        for op in item.values():
+            for code, response in op.get("responses", {}).items():
+                if code.startswith("2"):
+                    continue
+                error = response["schema"]["properties"][CONCUR_ERROR]["properties"]
+                kind = error["messages"]["items"]["properties"]
+                # concur-openapi says type is an array of "error"; §4.5 says "error"|"warning"
+                kind["type"] = {"type": "string", "enum": ["error", "warning"]}
+
+
+SPEC = OpenApiFile("user-provisioning-v4.json", fix=_fix)
+Send = Callable[[TestClient, str], Response]
+
+
+def _spend(currency: str = "USD") -> dict[str, Any]:
+    """A Spend User extension (§6.5); a currency that is not 3 letters fails downstream."""
+    return {"reimbursementCurrency": currency, "country": "US", "locale": "en-US"}
+
+
+def _bulk(client: TestClient, root: str) -> dict[str, Any]:
+    """A /Bulk body as Concur's examples build it (§3.3): a create with Spend, a PATCH, a PUT
+    whose Spend extension fails, then a DELETE that failOnErrors leaves unprocessed."""
+    patched, replaced, deleted = (create_user(client, root) for _ in range(3))
+    return {
+        "schemas": [BULK_REQUEST],
+        "failOnErrors": 1,
+        "Operations": [
+            {
+                "method": "POST",
+                "path": "/Users",
+                "bulkId": "new-user",
+                "data": concur_user(**{SPEND_USER: _spend()}),
+            },
+            # concur-openapi's path enum is "/Users" only; reference §3.3 says /Users/{uuid}
+            {"method": "PATCH", "path": f"/Users/{patched['id']}", "data": user_patch()},
+            {
+                "method": "PUT",
+                "path": f"/Users/{replaced['id']}",
+                "data": {**replacement(replaced), "id": replaced["id"], SPEND_USER: _spend("US")},
+            },
+            # concur-openapi's method enum lacks DELETE; reference §3.3 says accept it
+            {"method": "DELETE", "path": f"/Users/{deleted['id']}"},
+        ],
+    }
+
+
+def _submit(client: TestClient, root: str) -> Response:
+    return client.post(f"{root}/Bulk", json=_bulk(client, root))
+
+
+def _submit_for_company(client: TestClient, root: str) -> Response:
+    """A /Bulk naming the caller's company, in the query (§3.1) and in the body (§6.2)."""
+    company = create_user(client, root)[ENTERPRISE]["companyId"]
+    body = _bulk(client, root)
+    body["Operations"][0]["data"][ENTERPRISE]["companyId"] = company
+    return client.post(f"{root}/Bulk", json=body, params={"companyId": company})
+
+
+def _wait_until_completed(client: TestClient, root: str, provision_id: str) -> None:
+    """Poll the status until the embedded worker has resolved ``provision_id``."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:
+        response = client.get(f"{root}/provisions/{provision_id}/status")
+        assert response.status_code == 200, response.text
+        if response.json()["status"]["completed"] is True:
+            return
+        assert time.monotonic() < deadline, f"provision {provision_id} not completed in time"
+        time.sleep(0.05)
+
+
+def _completed_bulk(client: TestClient, root: str) -> str:
+    submitted = _submit(client, root)
+    assert submitted.status_code == 202, submitted.text
+    provision_id: str = submitted.json()["id"]
+    _wait_until_completed(client, root, provision_id)
+    return provision_id
+
+
+def _completed_status(client: TestClient, root: str) -> Response:
+    provision_id = _completed_bulk(client, root)
+    params = {"attributes": "operations"}
+    return client.get(f"{root}/provisions/{provision_id}/status", params=params)
+
+
+def _failed_operations(client: TestClient, root: str) -> Response:
+    provision_id = _completed_bulk(client, root)
+    # Two operations fail (a Spend error, then one failOnErrors stops): read the second page.
+    params: dict[str, str | int] = {"attributes": "operations", "state": "failed"}
+    params.update(startIndex=2, count=1)
+    return client.get(f"{root}/provisions/{provision_id}/status", params=params)
+
+
+def _user_status(client: TestClient, root: str) -> Response:
+    created = create_user(client, root, **{SPEND_USER: _spend()})
+    provision_id = created["meta"]["provisionId"]
+    _wait_until_completed(client, root, provision_id)
+    params = {"attributes": "operations"}
+    return client.get(f"{root}/provisions/{provision_id}/status", params=params)
+
+
+def _pending_status(client: TestClient, root: str) -> Response:
+    submitted = _submit(client, root)
+    assert submitted.status_code == 202, submitted.text
+    return client.get(f"{root}/provisions/{submitted.json()['id']}/status")
+
+
+def _bad_state(client: TestClient, root: str) -> Response:
+    provision_id = _submit(client, root).json()["id"]
+    params = {"attributes": "operations", "state": "done"}
+    return client.get(f"{root}/provisions/{provision_id}/status", params=params)
+
+
+def _put_user(client: TestClient, root: str) -> Response:
+    created = create_user(client, root)
+    return client.put(f"{root}/Users/{created['id']}", json=replacement(created))
+
+
+def _patch_user(client: TestClient, root: str) -> Response:
+    return client.patch(f"{root}/Users/{create_user(client, root)['id']}", json=user_patch())
+
+
+def _delete_user(client: TestClient, root: str) -> Response:
+    return client.delete(f"{root}/Users/{create_user(client, root)['id']}")
+
+
+def _legacy(send: Send) -> Send:
+    """``send`` under the legacy prefix /provisioning/v4 (§3.1) instead of the file's."""
+    return lambda client, _root: send(client, LEGACY)
+
+
+CASES = [
+    Case("POST /Users", 201, lambda c, r: c.post(f"{r}/Users", json=concur_user())),
+    Case(
+        "POST /Users",
+        201,
+        lambda c, r: c.post(f"{r}/Users", json=concur_user(**{SPEND_USER: _spend()})),
+        label="with Spend",
+    ),
+    Case(
+        "POST /Users",
+        201,
+        _legacy(lambda c, r: c.post(f"{r}/Users", json=concur_user())),
+        label="legacy prefix",
+    ),
+    Case("PUT /Users/{id}", 200, _put_user),
+    Case("PATCH /Users/{id}", 200, _patch_user),
+    Case("PATCH /Users/{id}", 200, _legacy(_patch_user), label="legacy prefix"),
+    Case("DELETE /Users/{id}", 204, _delete_user),
+    Case("POST /Bulk", 202, _submit),
+    Case("POST /Bulk", 202, _submit_for_company, label="companyId"),
+    Case("POST /Bulk", 202, _legacy(_submit), label="legacy prefix"),
+    Case("GET /provisions/{id}/status", 200, _pending_status, label="just submitted"),
+    Case("GET /provisions/{id}/status", 200, _completed_status, label="completed, operations"),
+    Case("GET /provisions/{id}/status", 200, _failed_operations, label="state=failed"),
+    Case("GET /provisions/{id}/status", 200, _user_status, label="a /Users request"),
+    Case("GET /provisions/{id}/status", 200, _legacy(_completed_status), label="legacy prefix"),
+    # concur-openapi documents no body; reference §4.4 names the metadata: RFC 7643 §7
+    Case("GET /Schemas", 200, lambda c, r: c.get(f"{r}/Schemas"), fallback=SCHEMA_LIST),
+    Case(
+        "GET /Schemas/{id}",
+        200,
+        lambda c, r: c.get(f"{r}/Schemas/{CORE_USER_SCHEMA}"),
+        fallback=SCHEMA_RESOURCE,
+    ),
+    # concur-openapi documents no body; reference §3.7 and §9 item 23 say a bare array
+    Case(
+        "GET /ResourceTypes", 200, lambda c, r: c.get(f"{r}/ResourceTypes"), fallback=RESOURCE_TYPES
+    ),
+    Case(
+        "GET /ResourceTypes/{id}",
+        200,
+        lambda c, r: c.get(f"{r}/ResourceTypes/User"),
+        fallback=RESOURCE_TYPE,
+    ),
+    Case("GET /ServiceProviderConfig", 200, lambda c, r: c.get(f"{r}/ServiceProviderConfig")),
+]
+
+ERROR_CASES = [
+    Case("PUT /Users/{id}", 404, lambda c, r: c.put(f"{r}/Users/{UNKNOWN_ID}", json=concur_user())),
+    Case(
+        "PATCH /Users/{id}", 404, lambda c, r: c.patch(f"{r}/Users/{UNKNOWN_ID}", json=user_patch())
+    ),
+    Case("DELETE /Users/{id}", 404, lambda c, r: c.delete(f"{r}/Users/{UNKNOWN_ID}")),
+    Case(
+        "GET /provisions/{id}/status",
+        404,
+        lambda c, r: c.get(f"{r}/provisions/{UNKNOWN_ID}/status"),
+    ),
+    Case("GET /Schemas/{id}", 404, lambda c, r: c.get(f"{r}/Schemas/urn:example:unknown")),
+    Case("GET /ResourceTypes/{id}", 404, lambda c, r: c.get(f"{r}/ResourceTypes/Group")),
+    Case(
+        "POST /Users",
+        400,
+        lambda c, r: c.post(f"{r}/Users", json=without_user_name()),
+        label="no userName",
+    ),
+    Case(
+        "POST /Users",
+        400,
+        lambda c, r: c.post(f"{r}/Users", json=concur_user(), params={"companyId": UNKNOWN_ID}),
+        label="another company",
+    ),
+    Case(
+        "POST /Bulk",
+        400,
+        lambda c, r: c.post(f"{r}/Bulk", json={"schemas": [BULK_REQUEST], "Operations": []}),
+        label="no operations",
+    ),
+    Case("GET /provisions/{id}/status", 400, _bad_state, label="bad state"),
+    Case(
+        "POST /Users",
+        401,
+        lambda c, r: c.post(f"{r}/Users", json=concur_user(), headers=BAD_TOKEN),
+        label="bad token",
+    ),
+    Case(
+        "POST /Bulk",
+        401,
+        lambda c, r: c.post(f"{r}/Bulk", json={}, headers=BAD_TOKEN),
+        label="bad token",
+    ),
+    Case(
+        "GET /provisions/{id}/status",
+        401,
+        lambda c, r: c.get(f"{r}/provisions/{UNKNOWN_ID}/status", headers=BAD_TOKEN),
+        label="bad token",
+    ),
+]
+
+
+@pytest.fixture
+def ups_client(client: TestClient, engine: Engine) -> Iterator[TestClient]:
+    """The backend's client; afterwards, wait until the worker has resolved every request the
+    test made, so that deleting the test's rows does not race the worker."""
+    yield client
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    unresolved = (
+        select(func.count()).select_from(provisions).where(provisions.c.state != "completed")
+    )
+    while True:
+        with engine.connect() as conn:
+            if conn.execute(unresolved).scalar_one() == 0:
+                return
+        assert time.monotonic() < deadline, "provision requests not completed in time"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_operation_answers_as_documented(ups_client: TestClient, case: Case) -> None:
+    """Each documented operation answers its success status with a body its schema accepts."""
+    check(SPEC, case, ups_client)
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=str)
+def test_documented_error_answers_as_documented(ups_client: TestClient, case: Case) -> None:
+    """A documented error status comes with a body the file's error schema accepts."""
+    check(SPEC, case, ups_client)
+
+
+def test_every_documented_operation_is_exercised() -> None:
+    """The cases above exercise exactly the operations user-provisioning-v4.json documents."""
+    assert exercised_operations(CASES, SPEC) == documented_operations(SPEC)
