@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv run lint test bench clean
+.PHONY: venv run lint test bench bench-ups clean
 
 $(VENV)/.stamp: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -35,6 +35,9 @@ test: venv
 
 bench: venv
 	$(BIN)/python bench/run.py $(ARGS)
+
+bench-ups: venv
+	$(BIN)/python bench/ups.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

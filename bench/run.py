@@ -414,10 +414,21 @@ def proc_cpu(pid: int) -> float:
     return 0.0
 
 
-def start_server(url: str, token: str, args: argparse.Namespace, workdir: Path) -> Server:
-    """Start ``concur-scim serve`` on a free loopback port and wait until /healthz answers."""
+def start_server(
+    url: str,
+    token: str,
+    workdir: Path,
+    *,
+    workers: int = 1,
+    log_level: str = "info",
+    extra_env: dict[str, str] | None = None,
+) -> Server:
+    """Start ``concur-scim serve`` on a free loopback port and wait until /healthz answers.
+
+    ``workers`` is the server's ``--workers``; ``extra_env`` adds ``CONCUR_SCIM_*`` settings.
+    """
     port = free_port()
-    env = dict(os.environ, CONCUR_SCIM_BEARER_TOKEN=token)
+    env = dict(os.environ, CONCUR_SCIM_BEARER_TOKEN=token, **(extra_env or {}))
     cmd = [
         sys.executable,
         "-m",
@@ -430,9 +441,9 @@ def start_server(url: str, token: str, args: argparse.Namespace, workdir: Path) 
         "--database-url",
         url,
         "--workers",
-        str(args.workers),
+        str(workers),
     ]
-    env["CONCUR_SCIM_LOG_LEVEL"] = args.log_level
+    env["CONCUR_SCIM_LOG_LEVEL"] = log_level
     log_path = workdir / "server.log"
     log_file = log_path.open("w")
     proc = subprocess.Popen(
@@ -894,7 +905,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"transaction) in {time.perf_counter() - t0:.1f} s",
                 flush=True,
             )
-        server = start_server(url, token, args, workdir)
+        server = start_server(url, token, workdir, workers=args.workers, log_level=args.log_level)
         print(f"server up at {server.base_url} (pid {server.proc.pid})", flush=True)
         summaries = asyncio.run(measure(args, server, token, data, url))
         print_summary(summaries, args.repeat)

@@ -422,6 +422,19 @@ def test_user_name_forbidden_characters(char: str) -> None:
     refused(concur_user(userName=f"a{char}b@example.com"), "userName")
 
 
+@pytest.mark.parametrize("name", ["not-an-email", "@example.com", "user@", " @ "])
+def test_user_name_must_be_user_at_domain(name: str) -> None:
+    """Concur's userName has the form user@domain (§6.1)."""
+    refused(concur_user(userName=name), "userName")
+
+
+def test_user_name_user_at_domain_is_accepted() -> None:
+    """A plain user@domain login passes."""
+    assert (
+        strict(concur_user(userName="jane.doe@example.com"))["userName"] == "jane.doe@example.com"
+    )
+
+
 # --- mutability --------------------------------------------------------------------------------
 
 

@@ -101,10 +101,13 @@ def leaves_of_absence(items: list[Any], attr: AttributeDef, where: Where) -> lis
 
 
 def user_name_characters(value: str, attr: AttributeDef, where: Where) -> str:
-    """No character Concur forbids in a userName (§6.1)."""
+    """A userName of the form ``user@domain`` with no character Concur forbids (§6.1)."""
     for char in value:
         if char in USER_NAME_FORBIDDEN:
             raise invalid(where, f"contains the forbidden character '{char}'")
+    user, at, domain = value.rpartition("@")
+    if not at or not user.strip() or not domain.strip():
+        raise invalid(where, "must have the form user@domain")
     return value
 
 
