@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from support.ups import (
+    APPROVER,
     CORE,
     ENTERPRISE,
     IDV4,
@@ -221,6 +222,18 @@ def test_role_filter_path(client: TestClient, apply_patch: Patcher) -> None:
     apply_patch(client, user_id, [{"op": "remove", "path": path}])
     roles = read(client, SPEND, user_id)[ROLE]["roles"]
     assert [r["roleName"] for r in roles] == ["EXP_APPROVER"]
+
+
+def test_nested_sub_attribute_filter_path(client: TestClient, apply_patch: Patcher) -> None:
+    """``…:Approver:report[approver.value eq "…"]`` (a sub-attribute of a sub-attribute in
+    the filter, §3.6) removes that report approver and leaves the request approver."""
+    boss = create_user(client, full_user())
+    user_id = create_user(client, full_user(approver=boss))
+    path = f'{APPROVER}:report[approver.value eq "{boss}"]'
+    apply_patch(client, user_id, [{"op": "remove", "path": path}])
+    approvers = read(client, SPEND, user_id)[APPROVER]
+    assert "report" not in approvers
+    assert [a["approver"]["value"] for a in approvers["request"]] == [boss]
 
 
 def test_manager_value_path(client: TestClient, apply_patch: Patcher) -> None:

@@ -84,8 +84,12 @@ def _check(expr: Expr, attr: AttributeDef) -> None:
 
 
 def _resolve(node: Compare | Present, attr: AttributeDef) -> AttributeDef:
+    """The sub-attribute ``node`` compares: ``sub``, or ``sub.nested`` of a complex sub
+    (Concur's ``report[approver.value eq "…"]``, reference/concur-v4.md §3.6)."""
     path = node.path
-    sub = attr.sub(path.attr) if path.urn is None and path.sub is None else None
+    sub = attr.sub(path.attr) if path.urn is None else None
+    if sub is not None and path.sub is not None:
+        sub = sub.sub(path.sub) if sub.type == "complex" else None
     if sub is None:
         shown = ".".join(p for p in (path.attr, path.sub) if p)
         raise InvalidFilter(f"{attr.name!r} has no sub-attribute {shown!r}.")
@@ -116,7 +120,11 @@ def _eval(expr: Expr, element: Any, attr: AttributeDef) -> bool:
         return not _eval(expr.expr, element, attr)
     assert not isinstance(expr, ValuePath)  # _check refused it
     sub = _resolve(expr, attr)
-    stored = _lookup(element, sub.name)
+    stored = _lookup(element, expr.path.attr)
+    if expr.path.sub is not None:
+        outer = stored if isinstance(stored, list) else [stored]
+        found = [_lookup(item, sub.name) for item in outer]
+        stored = [v for v in found if v is not None] or None
     if isinstance(expr, Present) or expr.value is None:
         # RFC 7644 §3.4.2.2 "pr": non-null and non-empty; "eq null" is read as "absent".
         present = _present(stored)

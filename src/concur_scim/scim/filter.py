@@ -357,10 +357,12 @@ class _Converter:
             raise InvalidFilter("Nested [filters] are not allowed.")
         sub = None if node.sub_attr is None else str(node.sub_attr.value)
         path = AttrPath(node.uri, node.attr_name, sub)
-        if in_brackets and (path.urn is not None or path.sub is not None):
-            written = ":".join(filter(None, (path.urn, path.attr))) + f".{path.sub or ''}"
+        if in_brackets and path.urn is not None:
+            written = f"{path.urn}:{path.attr}" + (f".{path.sub}" if path.sub else "")
             raise InvalidFilter(
                 "Inside a [filter], name a sub-attribute of the enclosing attribute, "
-                f"without a schema URN or a further '.sub' (got {written.rstrip('.')!r})."
+                f"without a schema URN (got {written!r})."
             )
+        # ``attr[sub.subsub op v]`` is kept: Concur's own PATCH paths filter on a nested
+        # sub-attribute (``report[approver.value eq "…"]``, reference/concur-v4.md §3.6).
         return path

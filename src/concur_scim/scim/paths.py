@@ -126,6 +126,12 @@ def _element_filter(rest: str, name: str, attr: AttributeDef) -> Expr:
             todo.extend((node.left, node.right))
         elif isinstance(node, Not):
             todo.append(node.expr)
-        elif isinstance(node, Compare | Present) and attr.sub(node.path.attr) is None:
-            raise InvalidPath(f"{attr.name!r} has no sub-attribute {node.path.attr!r}.")
+        elif isinstance(node, Compare | Present):
+            sub = attr.sub(node.path.attr)
+            nested = node.path.sub
+            if sub is not None and nested is not None:
+                sub = sub.sub(nested) if sub.type == "complex" else None
+            if sub is None:
+                shown = node.path.attr + (f".{nested}" if nested else "")
+                raise InvalidPath(f"{attr.name!r} has no sub-attribute {shown!r}.")
     return parsed.filter
