@@ -100,6 +100,8 @@ class HandlerContext:
     company_id: str
     user_id: str
     clock: Clock
+    # The stored document of the extension being applied (set by ExtensionHandler.apply).
+    previous: dict[str, Any] | None = None
 
     def user(self, reference: Any) -> ResourceRecord | None:
         """The live user of the company a UserReference (§6.5) names, or None.
@@ -162,18 +164,21 @@ class ExtensionHandler:
             )
             return Outcome("success" if removed else "no-op")
         notes: list[Message] = []
+        previous = extension_store.get_extension(ctx.conn, ctx.company_id, ctx.user_id, self.urn)
+        ctx.previous = previous.doc if previous else None
         if isinstance(payload, dict):
             schema = extensions.downstream_schema(self.urn)
             if schema is not None:
                 notes += unknown_warnings(unknown_in_extension(payload, schema))
             payload = self.prepare(ctx, dict(payload), notes)
-        previous = ctx.stored(self.urn)
-        doc = extensions.normalize_extension(payload, self.urn, previous=previous)
+        doc = extensions.normalize_extension(payload, self.urn, previous=ctx.previous)
         errors = list(self.check(ctx, doc))
         if errors:
             return Outcome("error", errors + notes)
-        written = extensions.put_user_extension(
-            ctx.conn, ctx.company_id, ctx.user_id, self.urn, doc, ctx.clock
+        # The user exists: the identity step of this operation wrote or found it, and its
+        # row is referenced by a foreign key should it be deleted meanwhile.
+        written = extensions.store_extension(
+            ctx.conn, ctx.company_id, ctx.user_id, self.urn, doc, previous, ctx.clock
         )
         return Outcome("success" if written.changed else "no-op", notes)
 
@@ -201,7 +206,7 @@ class SpendUserHandler(ExtensionHandler):
         for key, value in list(payload.items()):
             if key.lower() == "reimbursementtype" and isinstance(value, str):
                 payload[key] = REIMBURSEMENT_ALIASES.get(value.strip().lower(), value)
-        previous = ctx.stored(self.urn)
+        previous = ctx.previous
         for key in [k for k in payload if k.lower() == "testemployee"]:
             if previous is not None and payload[key] != previous.get("testEmployee"):
                 path = f"{self.urn}:testEmployee"

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from concur_scim.scim.errors import InvalidValue, ScimError, concur_messages
 from concur_scim.scim.patch import apply_patch, parse_patch_request
@@ -410,6 +411,8 @@ def process(
     """
     with unit_of_work(engine, write=False) as conn:
         operations = store.get_operations(conn, lease.provision_id)
+        request = store.get_provision(conn, lease.company_id, lease.provision_id)
+    assert request is not None
     order, problems = bulk.dependency_order(
         [(op.position, op.bulk_id, op.path, op.data) for op in operations]
     )
@@ -418,43 +421,69 @@ def process(
             with unit_of_work(engine, write=True) as conn:
                 store.release(conn, lease.provision_id, lease.owner)
             return False
-        _run_operation(engine, lease, clock, position, problems.get(position))
+        _run_operation(
+            engine, lease, clock, position, problems.get(position), request.fail_on_errors
+        )
     _step(engine, lease, clock, lambda conn: store.complete(conn, lease.provision_id, clock()))
     return True
 
 
 def _run_operation(
-    engine: Engine, lease: Lease, clock: Clock, position: int, problem: str | None
+    engine: Engine,
+    lease: Lease,
+    clock: Clock,
+    position: int,
+    problem: str | None,
+    fail_on_errors: int | None,
 ) -> None:
+    """One operation: the identity step, then one step per downstream extension; the last
+    step also marks the operation done."""
     op = _step(
-        engine, lease, clock, lambda conn: _identity_step(conn, lease, clock, position, problem)
+        engine,
+        lease,
+        clock,
+        partial(
+            _identity_step,
+            lease=lease,
+            clock=clock,
+            position=position,
+            problem=problem,
+            fail_on_errors=fail_on_errors,
+        ),
     )
     if op is None or op.done:
         return
     apply = (op.resolved or {}).get("apply", {})
-    for urn in [h.urn for h in HANDLERS if h.urn in apply]:
+    urns = [h.urn for h in HANDLERS if h.urn in apply]
+    for index, urn in enumerate(urns):
+        last = index == len(urns) - 1
         _step(
             engine,
             lease,
             clock,
-            partial(_extension_step, lease=lease, clock=clock, position=position, urn=urn),
+            partial(_extension_step, lease=lease, clock=clock, op=op, urn=urn, last=last),
         )
-    _step(engine, lease, clock, lambda conn: _finish_step(conn, lease, clock, position))
+    if not urns:  # resumed after its last extension, before it was marked done
+        _step(engine, lease, clock, partial(_finish_step, lease=lease, clock=clock, op=op))
 
 
 def _identity_step(
-    conn: Connection, lease: Lease, clock: Clock, position: int, problem: str | None
+    conn: Connection,
+    *,
+    lease: Lease,
+    clock: Clock,
+    position: int,
+    problem: str | None,
+    fail_on_errors: int | None,
 ) -> OperationRecord | None:
     op = store.get_operation(conn, lease.provision_id, position)
     if op.done or op.resolved is not None:
         return op  # done before (a resumed request)
     now = clock()
-    request = store.get_provision(conn, lease.company_id, lease.provision_id)
-    assert request is not None
-    if request.fail_on_errors is not None and request.failed >= request.fail_on_errors:
+    if fail_on_errors is not None and store.failed_count(conn, op.provision_id) >= fail_on_errors:
         reason = message(
             "NOT_PROCESSED",
-            f"Not processed: failOnErrors ({request.fail_on_errors}) was reached",
+            f"Not processed: failOnErrors ({fail_on_errors}) was reached",
             CORE_USER,
         )
         _skip(conn, op, reason, NOT_PROCESSED_CODE, now)
@@ -462,7 +491,6 @@ def _identity_step(
     if problem is not None:
         _fail(conn, op, InvalidValue(problem), now)
         return None
-    # The path's user segment may itself be a reference: /Users/bulkId:<id>.
     ids = _resolved_ids(conn, lease.provision_id, op.path.rpartition("/")[2], op.data)
     path, data = bulk.substitute_path(op.path, ids), bulk.substitute(op.data, ids)
     pending = sorted(bulk.path_references(path) | bulk.references(data))
@@ -479,40 +507,55 @@ def _identity_step(
         _fail(conn, op, error, now)
         return None
     _record_identity(conn, op.provision_id, position, outcome, now)
-    return store.get_operation(conn, lease.provision_id, position)
+    return replace(
+        op,
+        resource_id=outcome.user_id,
+        resolved={"code": outcome.code, "apply": outcome.apply},
+        done=not outcome.apply,
+    )
 
 
 def _extension_step(
-    conn: Connection, *, lease: Lease, clock: Clock, position: int, urn: str
+    conn: Connection, *, lease: Lease, clock: Clock, op: OperationRecord, urn: str, last: bool
 ) -> None:
+    position = op.position
     results = store.get_results(conn, lease.provision_id, [position]).get(position, [])
     by_urn = {r.urn: r for r in results}
-    if urn in by_urn:
-        return  # applied before the worker stopped: never twice
-    op = store.get_operation(conn, lease.provision_id, position)
+    if urn not in by_urn:  # else applied before the worker stopped: never twice
+        outcome = _apply_extension(conn, lease, clock, op, urn, by_urn)
+        code = "400" if outcome.result == "error" else "200"
+        result = ResultRecord(position, urn, outcome.result, code, outcome.messages)
+        store.add_results(conn, lease.provision_id, position, [result], clock())
+    if last:
+        _finish_step(conn, lease=lease, clock=clock, op=op)
+
+
+def _apply_extension(
+    conn: Connection,
+    lease: Lease,
+    clock: Clock,
+    op: OperationRecord,
+    urn: str,
+    results: dict[str, ResultRecord],
+) -> Outcome:
     apply = (op.resolved or {}).get("apply", {})
     handler = BY_URN[urn]
     assert op.resource_id is not None
     ctx = HandlerContext(conn, lease.company_id, op.resource_id, clock)
-    outcome = _blocked(ctx, by_urn, apply) if handler.needs_spend_user else None
-    if outcome is None:
-        ids = _resolved_ids(conn, lease.provision_id, apply[urn])
-        try:
-            with conn.begin_nested():
-                outcome = handler.apply(ctx, bulk.substitute(apply[urn], ids))
-        except ScimError as error:
-            messages = [
-                {**m, "schemaPath": m.get("schemaPath") or urn} for m in concur_messages(error)
-            ]
-            outcome = Outcome("error", messages)
-    code = "400" if outcome.result == "error" else "200"
-    store.add_results(
-        conn,
-        lease.provision_id,
-        position,
-        [ResultRecord(position, urn, outcome.result, code, outcome.messages)],
-        clock(),
-    )
+    blocked = _blocked(ctx, results, apply) if handler.needs_spend_user else None
+    if blocked is not None:
+        return blocked
+    ids = _resolved_ids(conn, lease.provision_id, "", apply[urn])
+    try:
+        with conn.begin_nested():
+            return handler.apply(ctx, bulk.substitute(apply[urn], ids))
+    except ScimError as error:
+        messages = [{**m, "schemaPath": m.get("schemaPath") or urn} for m in concur_messages(error)]
+        return Outcome("error", messages)
+    except IntegrityError:
+        # The user was deleted (another request) between the identity step and this one.
+        gone = message("INVALID_USER", "Employee does not exist", urn)
+        return Outcome("error", [gone])
 
 
 def _resolved_ids(conn: Connection, provision_id: str, *values: Any) -> dict[str, str]:
@@ -543,10 +586,11 @@ def _blocked(
     return None
 
 
-def _finish_step(conn: Connection, lease: Lease, clock: Clock, position: int) -> None:
-    op = store.get_operation(conn, lease.provision_id, position)
-    if not op.done:
-        _finish(conn, lease.provision_id, position, (op.resolved or {}).get("code", "200"), clock())
+def _finish_step(conn: Connection, *, lease: Lease, clock: Clock, op: OperationRecord) -> None:
+    """Mark the operation done (code from its identity step, or 207) unless it is."""
+    code = (op.resolved or {}).get("code", "200")
+    if not store.get_operation(conn, lease.provision_id, op.position).done:
+        _finish(conn, lease.provision_id, op.position, code, clock())
 
 
 # -- housekeeping ---------------------------------------------------------------------------

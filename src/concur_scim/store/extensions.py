@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select
+from sqlalchemy import Connection, and_, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from concur_scim.scim.filter_ast import Expr
@@ -63,6 +63,25 @@ def _record(row: Any) -> ExtensionRecord:
     )
 
 
+def _upsert(dialect: Any) -> Any:
+    """``INSERT … ON CONFLICT (user_id, urn) DO UPDATE … RETURNING *`` for one dialect."""
+    columns = ("user_id", "urn", "company_id", "doc", "created", "last_modified", "version")
+    insert = dialect.insert(user_extensions).values({c: bindparam(c) for c in columns})
+    return insert.on_conflict_do_update(
+        index_elements=[user_extensions.c.user_id, user_extensions.c.urn],
+        set_={
+            "doc": insert.excluded.doc,
+            "last_modified": insert.excluded.last_modified,
+            "version": user_extensions.c.version + 1,
+        },
+    ).returning(*user_extensions.c)
+
+
+# Built once: the provisioning worker writes one row per extension step, and building this
+# statement per call cost more than running it (bench/README.md).
+_UPSERTS = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+
+
 def put_extension(
     conn: Connection, company_id: str, user_id: str, urn: str, doc: dict[str, Any], now: datetime
 ) -> ExtensionRecord:
@@ -81,32 +100,8 @@ def put_extension(
         "last_modified": now,
         "version": 1,
     }
-    keys = [user_extensions.c.user_id, user_extensions.c.urn]
-    if conn.dialect.name == "postgresql":
-        pg = postgresql.insert(user_extensions).values(**values)
-        row = conn.execute(
-            pg.on_conflict_do_update(
-                index_elements=keys,
-                set_={
-                    "doc": pg.excluded.doc,
-                    "last_modified": pg.excluded.last_modified,
-                    "version": user_extensions.c.version + 1,
-                },
-            ).returning(*user_extensions.c)
-        ).one()
-    else:
-        lite = sqlite.insert(user_extensions).values(**values)
-        row = conn.execute(
-            lite.on_conflict_do_update(
-                index_elements=keys,
-                set_={
-                    "doc": lite.excluded.doc,
-                    "last_modified": lite.excluded.last_modified,
-                    "version": user_extensions.c.version + 1,
-                },
-            ).returning(*user_extensions.c)
-        ).one()
-    return _record(row)
+    statement = _UPSERTS["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    return _record(conn.execute(statement, values).one())
 
 
 def get_extension(

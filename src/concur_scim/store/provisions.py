@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, or_, select, update
 
 from concur_scim.store.records import utc
 from concur_scim.store.tables import provision_operations, provision_results, provisions
@@ -141,6 +141,20 @@ def _counts(conn: Connection, provision_id: str) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+def failed_count(conn: Connection, provision_id: str) -> int:
+    """How many operations of the request are done and did not fully succeed."""
+    ops = provision_operations.c
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                ops.provision_id == provision_id,
+                ops.done.is_(True),
+                ops.success.is_not(True),
+            )
+        ).scalar_one()
+    )
+
+
 def get_provision(conn: Connection, company_id: str, provision_id: str) -> ProvisionRecord | None:
     """The request ``provision_id`` of ``company_id`` with its counters, or None."""
     row = conn.execute(
@@ -194,6 +208,31 @@ def claim(conn: Connection, owner: str, now: datetime, lease: timedelta) -> tupl
     return (found, taken) if taken is not None else None
 
 
+# The statements every worker step runs, built once (building a statement per call costs
+# more than running it on SQLite: bench/README.md).
+_HOLD = (
+    update(provisions)
+    .where(
+        provisions.c.id == bindparam("pid"),
+        provisions.c.lease_owner == bindparam("owner"),
+        provisions.c.state == PENDING,
+    )
+    .values(lease_expires=bindparam("expires"), last_modified=bindparam("now"))
+)
+_GET_OPERATION = select(provision_operations).where(
+    provision_operations.c.provision_id == bindparam("pid"),
+    provision_operations.c.position == bindparam("pos"),
+)
+_GET_RESULTS = (
+    select(provision_results)
+    .where(
+        provision_results.c.provision_id == bindparam("pid"),
+        provision_results.c.position == bindparam("pos"),
+    )
+    .order_by(provision_results.c.written)
+)
+
+
 def hold(conn: Connection, provision_id: str, owner: str, now: datetime, lease: timedelta) -> bool:
     """Renew ``owner``'s lease on a pending request; False if it no longer holds it.
 
@@ -201,13 +240,7 @@ def hold(conn: Connection, provision_id: str, owner: str, now: datetime, lease: 
     step commits, so nobody can take the request over in the middle of a step.
     """
     held = conn.execute(
-        update(provisions)
-        .where(
-            provisions.c.id == provision_id,
-            provisions.c.lease_owner == owner,
-            provisions.c.state == PENDING,
-        )
-        .values(lease_expires=now + lease, last_modified=now)
+        _HOLD, {"pid": provision_id, "owner": owner, "expires": now + lease, "now": now}
     )
     return held.rowcount == 1
 
@@ -249,12 +282,7 @@ def get_operations(conn: Connection, provision_id: str) -> list[OperationRecord]
 
 def get_operation(conn: Connection, provision_id: str, position: int) -> OperationRecord:
     """One operation of a request (it exists: positions come from :func:`get_operations`)."""
-    row = conn.execute(
-        select(provision_operations).where(
-            provision_operations.c.provision_id == provision_id,
-            provision_operations.c.position == position,
-        )
-    ).one()
+    row = conn.execute(_GET_OPERATION, {"pid": provision_id, "pos": position}).one()
     return _operation(row)
 
 
@@ -307,15 +335,19 @@ def get_results(
     conn: Connection, provision_id: str, positions: Sequence[int] | None = None
 ) -> dict[int, list[ResultRecord]]:
     """The result rows of a request's operations (all, or those at ``positions``)."""
-    query = select(provision_results).where(provision_results.c.provision_id == provision_id)
-    if positions is not None:
-        if not positions:
-            return {}
-        query = query.where(provision_results.c.position.in_(list(positions)))
+    if positions is not None and len(positions) == 1:
+        rows = conn.execute(_GET_RESULTS, {"pid": provision_id, "pos": positions[0]})
+    else:
+        query = select(provision_results).where(provision_results.c.provision_id == provision_id)
+        if positions is not None:
+            if not positions:
+                return {}
+            query = query.where(provision_results.c.position.in_(list(positions)))
+        rows = conn.execute(
+            query.order_by(provision_results.c.position, provision_results.c.written)
+        )
     found: dict[int, list[ResultRecord]] = {}
-    for row in conn.execute(
-        query.order_by(provision_results.c.position, provision_results.c.written)
-    ):
+    for row in rows:
         found.setdefault(row.position, []).append(
             ResultRecord(
                 position=row.position,
