@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from concur_scim.scim.errors import InvalidSyntax, InvalidValue, PayloadTooLarge
+from concur_scim.scim.text import unstorable_path
 from concur_scim.store.provisions import NewOperation
 
 BULK_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
@@ -27,7 +28,9 @@ BULK_ID_PREFIX = "bulkId:"
 # Concur's generated bulkId for /Users requests (§3.3, observed).
 USERS_BULK_ID = "gen-temp-bulk-id"
 _USER_PATH = re.compile(r"^/users/?(?P<id>[^/]+)?/?$", re.IGNORECASE)
-_ENVELOPE_KEYS = frozenset({"method", "path", "bulkid", "data", "version"})
+# What the store holds for a bulkId and a path's user id (store/tables.py); user ids are
+# UUIDs, and no client needs a longer bulkId.
+MAX_ID_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ def parse_bulk_request(body: Any, *, max_operations: int) -> BulkRequest:
     """
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a BulkRequest object (RFC 7644 §3.7)")
+    _check_storable(body)
     schemas = _member(body, "schemas")
     if schemas is not None:
         urns = schemas if isinstance(schemas, list) else [schemas]
@@ -97,13 +101,19 @@ def _operation(raw: Any, index: int) -> NewOperation:
     if match is None:
         raise InvalidValue(f"{where}.path must be '/Users' or '/Users/{{id}}', not {path!r}")
     user_id = match["id"]
+    if user_id is not None and len(user_id) > MAX_ID_LENGTH:
+        raise InvalidValue(f"{where}.path: a user id has at most {MAX_ID_LENGTH} characters")
     if method == "POST" and user_id is not None:
         raise InvalidValue(f"{where}: a POST operation's path is '/Users'")
     if method != "POST" and user_id is None:
         raise InvalidValue(f"{where}: a {method} operation's path is '/Users/{{id}}'")
     bulk_id = _member(raw, "bulkId")
-    if bulk_id is not None and (not isinstance(bulk_id, str) or not bulk_id.strip()):
-        raise InvalidValue(f"{where}.bulkId must be a non-empty string")
+    if bulk_id is not None and (
+        not isinstance(bulk_id, str) or not bulk_id.strip() or len(bulk_id) > MAX_ID_LENGTH
+    ):
+        raise InvalidValue(
+            f"{where}.bulkId must be a non-empty string of at most {MAX_ID_LENGTH} characters"
+        )
     if bulk_id is None:
         # Concur's own Bulk example omits bulkId on POST (§3.3): generate one.
         bulk_id = f"{USERS_BULK_ID}-{index + 1}"
@@ -144,10 +154,19 @@ def _check_bulk_ids(operations: list[NewOperation]) -> None:
         seen.add(op.bulk_id)
 
 
+def _check_storable(body: Any) -> None:
+    """InvalidValue (400) for NUL or a lone surrogate anywhere in the body: the request is
+    stored as sent before any validation, and neither backend can hold them."""
+    where = unstorable_path(body)
+    if where is not None:
+        raise InvalidValue(f"{where} contains a NUL character or a lone surrogate")
+
+
 def user_operation(body: Any, method: str, user_id: str | None) -> NewOperation:
     """The one operation of a UPS ``/Users`` request (§3.1), with Concur's generated bulkId."""
     if method != "DELETE" and not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a JSON object")
+    _check_storable(body)
     data = body if method == "PATCH" else (dict(body) if isinstance(body, dict) else None)
     return NewOperation(
         bulk_id=USERS_BULK_ID,

@@ -90,6 +90,7 @@ class Outcome:
 
     result: Result
     messages: list[Message] = field(default_factory=list)
+    code: str | None = None  # the status code, when not the result's usual one
 
 
 @dataclass

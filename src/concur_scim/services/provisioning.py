@@ -17,6 +17,7 @@ soon as it is known.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,9 +26,9 @@ from functools import cache, partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from concur_scim.scim.errors import InvalidValue, ScimError, concur_messages
+from concur_scim.scim.errors import InternalError, InvalidValue, ScimError, concur_messages
 from concur_scim.scim.patch import apply_patch, parse_patch_request
 from concur_scim.scim.registry import (
     CORE_USER,
@@ -78,6 +79,7 @@ TIMEOUT_CODE = "408"
 _SUCCESS_CODES = {"POST": "201", "PUT": "200", "PATCH": "200", "DELETE": "204"}
 
 T = TypeVar("T")
+log = logging.getLogger("concur_scim.provisioning")
 
 
 class LeaseLost(Exception):
@@ -506,6 +508,14 @@ def _identity_step(
     except ScimError as error:
         _fail(conn, op, error, now)
         return None
+    except OperationalError:
+        raise  # the database is unreachable: the step is retried, nothing is recorded
+    except Exception:
+        # A value the database refuses that validation let through, or a bug: report it on
+        # the operation rather than retrying the request forever.
+        log.exception("provision %s operation %d: identity step failed", op.provision_id, position)
+        _fail(conn, op, InternalError("the operation could not be applied"), now)
+        return None
     _record_identity(conn, op.provision_id, position, outcome, now)
     return replace(
         op,
@@ -523,7 +533,7 @@ def _extension_step(
     by_urn = {r.urn: r for r in results}
     if urn not in by_urn:  # else applied before the worker stopped: never twice
         outcome = _apply_extension(conn, lease, clock, op, urn, by_urn)
-        code = "400" if outcome.result == "error" else "200"
+        code = outcome.code or ("400" if outcome.result == "error" else "200")
         result = ResultRecord(position, urn, outcome.result, code, outcome.messages)
         store.add_results(conn, lease.provision_id, position, [result], clock())
     if last:
@@ -552,10 +562,16 @@ def _apply_extension(
     except ScimError as error:
         messages = [{**m, "schemaPath": m.get("schemaPath") or urn} for m in concur_messages(error)]
         return Outcome("error", messages)
+    except OperationalError:
+        raise  # the database is unreachable: the step is retried, nothing is recorded
     except IntegrityError:
         # The user was deleted (another request) between the identity step and this one.
         gone = message("INVALID_USER", "Employee does not exist", urn)
         return Outcome("error", [gone])
+    except Exception:
+        log.exception("provision %s operation %d: %s failed", op.provision_id, op.position, urn)
+        failed = message("INTERNAL_ERROR", "the extension could not be applied", urn)
+        return Outcome("error", [failed], code="500")
 
 
 def _resolved_ids(conn: Connection, provision_id: str, *values: Any) -> dict[str, str]:
