@@ -22,25 +22,42 @@ from concur_scim.services.common import Clock
 from concur_scim.store.db import unit_of_work
 
 
-class TokenVerifier(Protocol):
-    """The authentication seam: a bearer token to the company it acts for, or None."""
+@dataclass(frozen=True)
+class Principal:
+    """Who a bearer token speaks for: its company, who it is, and its scopes.
 
-    def company_for(self, token: str) -> str | None:
-        """The company id ``token`` grants access to, or None if the token is not valid."""
+    ``subject`` names the caller for the audit trail (never the token itself); ``scopes``
+    None means every scope (the static token of ``CONCUR_SCIM_BEARER_TOKEN``).
+    """
+
+    company_id: str
+    subject: str
+    scopes: frozenset[str] | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether the token carries ``scope``."""
+        return self.scopes is None or scope in self.scopes
+
+
+class TokenVerifier(Protocol):
+    """The authentication seam: a bearer token to the principal it stands for, or None."""
+
+    def principal_for(self, token: str) -> Principal | None:
+        """The principal ``token`` stands for, or None if the token is not valid."""
         ...
 
 
 class StaticTokenVerifier:
-    """One static bearer token for one company (``CONCUR_SCIM_BEARER_TOKEN``)."""
+    """One static bearer token for one company (``CONCUR_SCIM_BEARER_TOKEN``), all scopes."""
 
     def __init__(self, token: str, company_id: str) -> None:
         self._token = token.encode()
         self._company_id = company_id
 
-    def company_for(self, token: str) -> str | None:
+    def principal_for(self, token: str) -> Principal | None:
         """The default company when ``token`` matches (constant-time comparison)."""
         if hmac.compare_digest(token.encode(), self._token):
-            return self._company_id
+            return Principal(company_id=self._company_id, subject="static-token")
         return None
 
 
@@ -75,13 +92,23 @@ async def authenticate(request: Request, svc: ServicesDep) -> str:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required")
-    company = svc.verifier.company_for(token.strip())
-    if company is None:
+    principal = svc.verifier.principal_for(token.strip())
+    if principal is None:
         raise Unauthorized("the bearer token is not valid")
-    return company
+    request.state.principal = principal
+    return principal.company_id
 
 
 CompanyDep = Annotated[str, Depends(authenticate)]
+
+
+async def current_principal(request: Request, _company: CompanyDep) -> Principal:
+    """The authenticated caller (after :func:`authenticate`)."""
+    found: Principal = request.state.principal
+    return found
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 def read_connection(svc: ServicesDep) -> Iterator[Connection]:

@@ -101,10 +101,11 @@ async def authenticate(request: Request, svc: ServicesDep) -> str:
     if header is None or not header.strip():
         raise Unauthorized("No authorization header.")
     scheme, _, token = header.strip().partition(" ")
-    company = svc.verifier.company_for(token.strip()) if scheme.lower() in _SCHEMES else None
-    if company is None:
+    principal = svc.verifier.principal_for(token.strip()) if scheme.lower() in _SCHEMES else None
+    if principal is None:
         raise Forbidden("Invalid or expired token.")
-    return company
+    request.state.principal = principal
+    return principal.company_id
 
 
 V1Company = Annotated[str, Depends(authenticate)]

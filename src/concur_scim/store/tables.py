@@ -226,3 +226,88 @@ provision_results = Table(
         ondelete="CASCADE",
     ),
 )
+
+# -- Credentials (reference/concur-v4.md §7): every secret is stored as its SHA-256 digest
+# (secrets are 32 random bytes, so a fast digest cannot be brute-forced; the plaintext is
+# shown once, when minted). ``scopes`` is a JSON list; NULL means every scope.
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("name", String(255)),
+    Column("scopes", JSON),
+    Column("grants", JSON, nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("revoked", Timestamp),
+    Index(None, "company_id"),
+)
+
+static_tokens = Table(
+    "static_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("name", String(255)),
+    Column("scopes", JSON),
+    Column("created", Timestamp, nullable=False),
+    Column("expires", Timestamp),
+    Column("revoked", Timestamp),
+    Index(None, "company_id"),
+)
+
+# The 24-hour company request token of the password grant (``credtype=authtoken``).
+company_request_tokens = Table(
+    "company_request_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("expires", Timestamp, nullable=False),
+    Index(None, "company_id"),
+)
+
+# Refresh tokens rotate: each use marks the row used and issues a new one.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("client_id", String(64)),
+    Column("scopes", JSON),
+    Column("created", Timestamp, nullable=False),
+    Column("expires", Timestamp, nullable=False),
+    Column("used", Timestamp),
+    Index(None, "company_id"),
+)
+
+# RS256 signing keys; the newest unretired one signs, every unexpired one verifies.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("private_pem", String(4096), nullable=False),
+    Column("public_jwk", JSON, nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("retired", Timestamp),
+)
+
+# The audit trail: the last N requests per company (older rows are pruned on write).
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("correlation_id", String(128), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(2048), nullable=False),
+    Column("resource_type", String(64)),
+    Column("resource_id", String(255)),
+    Column("status", Integer, nullable=False),
+    Column("detail", JSON),
+    Index(None, "company_id", "seq"),
+)
