@@ -27,6 +27,7 @@ from concur_scim.store.tables import (
     provision_operations,
     provision_results,
     provisions,
+    request_log,
     role_groups,
     role_members,
     user_extensions,
@@ -87,6 +88,7 @@ def client(session_client: TestClient, engine: Engine) -> Iterator[TestClient]:
     _wait_for_provisioning(engine)
     with engine.begin() as conn:
         tables = (
+            request_log,
             provision_results,
             provision_operations,
             provisions,

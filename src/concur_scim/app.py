@@ -6,6 +6,7 @@ disposed at shutdown. Dialect routers are mounted from their profiles (api/diale
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,10 +14,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.responses import JSONResponse, Response
 
-from concur_scim.api.deps import Services, StaticTokenVerifier
+from concur_scim.api.audit import AuditMiddleware
+from concur_scim.api.auth import DatabaseTokenVerifier
+from concur_scim.api.deps import Services
 from concur_scim.api.dialects import DIALECTS
 from concur_scim.api.discovery import discovery_router
 from concur_scim.api.middleware import CorrelationMiddleware, ErrorBoundary, PathNormalizer
+from concur_scim.api.oauth import install_oauth
+from concur_scim.api.rate_limit import RateLimiter
+from concur_scim.api.readiness import readiness_router
 from concur_scim.api.resources import KINDS, resource_router
 from concur_scim.api.responses import install_error_handlers
 from concur_scim.api.role_groups import role_groups_router
@@ -45,9 +51,16 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         app.state.services = Services(
             settings=settings,
             engine=engine,
-            verifier=StaticTokenVerifier(token, company),
+            verifier=DatabaseTokenVerifier(
+                engine,
+                bearer_token=token,
+                default_company=company,
+                issuer=settings.issuer,
+                clock=clock,
+            ),
             clock=clock,
             wake_worker=worker.wake if worker else lambda: None,
+            rate_limiter=RateLimiter.from_settings(settings, clock),
         )
         app.state.default_company_id = company
         if worker is not None:
@@ -66,12 +79,16 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     app.state.bearer_token = token
     install_error_handlers(app)
     app.add_middleware(ErrorBoundary)
+    # Audit between them: it sees the normalized path, the correlation id and the final 500.
+    app.add_middleware(AuditMiddleware)
     app.add_middleware(PathNormalizer)
     app.add_middleware(CorrelationMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok"})  # liveness: never touches the database
+
+    app.include_router(readiness_router())  # GET /readyz: readiness, a SELECT 1
 
     for dialect in DIALECTS:
         if dialect.bulk:
@@ -83,9 +100,16 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     app.include_router(role_groups_router("/scim/v4"))  # SCIM v4 Groups: the role catalogue
     app.include_router(views_router())  # spend and travel read views of the extensions
     app.include_router(user_v1_router())  # Concur User v1.0 (PingFederate's connector)
+    install_oauth(app)  # /oauth2/v0/token and /oauth2/v0/jwks (reference §7)
     return app
 
 
 def create_app_from_env() -> FastAPI:
     """The uvicorn factory for ``--workers N``: each worker process reads the environment."""
-    return create_app(load_settings())
+    settings = load_settings()
+    # uvicorn configures only its own loggers; without this the application's INFO lines
+    # (the concur_scim.audit trail among them) would be dropped. A no-op if already set up.
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    return create_app(settings)

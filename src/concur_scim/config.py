@@ -37,12 +37,29 @@ class Settings(BaseSettings):
     company_id: uuid.UUID | None = Field(
         default=None, description="UUID of the default company; generated and stored if unset."
     )
+    issuer: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+$",
+        description="iss of minted access tokens, the only one accepted (docs/security.md).",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     max_page_size: int = Field(default=1000, ge=1, le=100_000)
     default_page_size: int = Field(default=100, ge=1, le=100_000)
     max_payload_bytes: int = Field(default=1_048_576, ge=1024)
+    # Limits and back-pressure (docs/security.md "Limits").
+    max_json_depth: int = Field(default=32, ge=4, le=512, description="JSON body nesting.")
+    max_json_array_items: int = Field(
+        default=10_000, ge=100, description="Items per array in a JSON body."
+    )
+    max_result_window: int = Field(
+        default=0, ge=0, description="startIndex-1+count beyond this is tooMany (0: no cap)."
+    )
+    rate_limit_per_second: float = Field(
+        default=0.0, ge=0, description="Requests per second per company and process (0: off)."
+    )
+    rate_limit_burst: int = Field(default=20, ge=1, description="Token bucket size.")
     log_level: str = Field(default="info", pattern=r"^(critical|error|warning|info|debug)$")
     # User Provisioning v4 (reference/concur-v4.md §3.2) and its worker.
     bulk_max_operations: int = Field(
@@ -85,6 +102,12 @@ class Settings(BaseSettings):
     user_v1_max_batch: int = Field(default=500, ge=1, le=1000)
     user_v1_token_login_id: str | None = Field(
         default=None, description="LoginId of the token's own user (GET user without loginID)."
+    )
+    request_log_keep: int = Field(
+        default=1000,
+        ge=0,
+        le=10_000_000,
+        description="Write requests kept per company in request_log (0: table off).",
     )
 
     @field_validator("database_url")

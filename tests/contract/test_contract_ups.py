@@ -62,7 +62,7 @@ CONCUR_ERROR = "urn:ietf:params:scim:api:messages:concur:2.0:Error"
 SPEND_USER = "urn:ietf:params:scim:schemas:extension:spend:2.0:User"
 CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
-DEADLINE_SECONDS = 30.0
+DEADLINE_SECONDS = 120.0
 
 # RFC 7643 §6 ResourceType, with §3.7's values: where the file documents no body.
 _RESOURCE_TYPE: dict[str, Any] = {

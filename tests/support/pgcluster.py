@@ -12,6 +12,10 @@ caller may use freely.
 * The server binaries are found via ``pg_config --bindir`` or ``/usr/lib/postgresql/*/bin``
   (highest version); ``scripts/ensure-postgres.sh`` installs them.
 * When running as root, the cluster runs as the ``postgres`` OS user, since initdb refuses root.
+
+``controlled_cluster()`` always starts such a cluster of its own and yields a
+:class:`ClusterControl` (``url``, ``stop(mode)``, ``start()`` on the same port), for tests
+that take the database away from a running server.
 """
 
 from __future__ import annotations
@@ -168,8 +172,8 @@ class _Cluster:
             timeout=120,
         )
 
-    def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "stop", timeout=120)
+    def stop(self, mode: str = "immediate") -> subprocess.CompletedProcess[str]:
+        return self._run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop", timeout=120)
 
 
 def _start_on_free_port(cluster: _Cluster) -> int:
@@ -197,6 +201,31 @@ def _create_database(port: int) -> None:
         conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
 
 
+class ClusterControl:
+    """A cluster of :func:`controlled_cluster`: its URL, and stop/start on the same port."""
+
+    def __init__(self, cluster: _Cluster, port: int) -> None:
+        self._cluster = cluster
+        self.port = port
+        self.url = f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{port}/{DATABASE_NAME}"
+
+    def stop(self, mode: str = "fast") -> None:
+        """``pg_ctl stop -m mode``: ``fast`` ends every session (clients see their
+        connections terminated), then the server shuts down cleanly."""
+        result = self._cluster.stop(mode)
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed:\n{result.stdout}\n{result.stderr}")
+
+    def start(self) -> None:
+        """Start the stopped cluster again on its port (same data, same URL)."""
+        result = self._cluster.start(self.port)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"pg_ctl start failed:\n{result.stdout}\n{result.stderr}\n"
+                f"--- server log tail ---\n{_log_tail(self._cluster.logfile)}"
+            )
+
+
 @contextlib.contextmanager
 def running_cluster() -> Iterator[str]:
     """Yield a SQLAlchemy URL for an empty ``concur_scim_test`` database (see module doc)."""
@@ -204,7 +233,14 @@ def running_cluster() -> Iterator[str]:
     if external:
         yield external
         return
+    with controlled_cluster() as control:
+        yield control.url
 
+
+@contextlib.contextmanager
+def controlled_cluster() -> Iterator[ClusterControl]:
+    """A cluster of this process's own, whatever ``CONCUR_SCIM_TEST_PG_URL`` says, which the
+    caller may stop and start again (fault tests); otherwise as :func:`running_cluster`."""
     bindir = find_bindir()
     as_service_user = os.geteuid() == 0
     workdir = Path(tempfile.mkdtemp(prefix="concur-scim-pg-"))
@@ -222,7 +258,7 @@ def running_cluster() -> Iterator[str]:
         cluster.initdb()
         port = _start_on_free_port(cluster)
         _create_database(port)
-        yield f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{port}/{DATABASE_NAME}"
+        yield ClusterControl(cluster, port)
     finally:
         try:
             # Also after a failed or timed-out start: a server may be up regardless.

@@ -20,28 +20,70 @@ from concur_scim.store.companies import ensure_default_company
 from concur_scim.store.db import unit_of_work
 from concur_scim.store.tables import provision_operations, provision_results, provisions, users
 
-SPEND_USER = "urn:ietf:params:scim:schemas:extension:spend:2.0:User"
-SPEND_PREFERENCE = "urn:ietf:params:scim:schemas:extension:spend:2.0:UserPreference"
+_SPEND = "urn:ietf:params:scim:schemas:extension:spend:2.0:"
+SPEND_USER = f"{_SPEND}User"
+SPEND_ROLE = f"{_SPEND}Role"
+SPEND_APPROVER = f"{_SPEND}Approver"
+SPEND_APPROVER_LIMIT = f"{_SPEND}ApproverLimit"
+SPEND_DELEGATE = f"{_SPEND}Delegate"
+SPEND_PREFERENCE = f"{_SPEND}UserPreference"
+SPEND_WORKFLOW = f"{_SPEND}WorkflowPreference"
+SPEND_INVOICE = f"{_SPEND}InvoicePreference"
+PAYROLL = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:Payroll"
 TRAVEL_USER = "urn:ietf:params:scim:schemas:extension:travel:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
-def concur_user(name: str, number: int) -> dict[str, Any]:
-    """A Concur user with enterprise, spend User, a spend preference and travel data."""
-    return {
+def concur_user(name: str, number: int, approver: str | None = None) -> dict[str, Any]:
+    """A Concur user with every extension UPS provisions (reference §3.4's twelve).
+
+    Every user holds the approver roles and approval limits; ``approver`` (a user id or
+    ``"bulkId:<id>"``) becomes its report and request approver and its expense delegate.
+    Without it the user has no Approver or Delegate extension.
+    """
+    user: dict[str, Any] = {
         "userName": f"{name}@example.com",
         "active": True,
         "name": {"givenName": "Load", "familyName": name},
         "emails": [{"value": f"{name}@example.com", "type": "work"}],
         ENTERPRISE: {"employeeNumber": f"E{number}"},
-        SPEND_USER: {"reimbursementCurrency": "USD", "country": "US", "locale": "en-US"},
+        SPEND_USER: {
+            "reimbursementCurrency": "USD",
+            "country": "US",
+            "locale": "en-US",
+            "reimbursementType": "ADP_PAYROLL",
+        },
+        SPEND_ROLE: {"roles": [{"roleName": "EXP_APPROVER"}, {"roleName": "REQ_APPROVER"}]},
+        SPEND_APPROVER_LIMIT: {
+            "authorizedApprover": [
+                {"approvalType": "report", "approvalLimit": 500.0, "reimbursementCurrency": "USD"}
+            ]
+        },
         SPEND_PREFERENCE: {"showImagingIntro": False},
+        SPEND_WORKFLOW: {"emailStatusChangeOnReport": False},
+        SPEND_INVOICE: {"autoOpenImage": True},
+        PAYROLL: {
+            "adp": {"companyCode": "C1", "deductionCode": "D1", "employeeFileNumber": str(number)}
+        },
         TRAVEL_USER: {"ruleClass": {"name": "Default Travel Class"}},
     }
+    if approver is not None:
+        user[SPEND_APPROVER] = {
+            "report": [{"approver": {"value": approver}, "primary": True}],
+            "request": [{"approver": {"value": approver}, "primary": True}],
+        }
+        user[SPEND_DELEGATE] = {
+            "expense": [{"delegate": {"value": approver}, "canApprove": True, "canSubmit": True}]
+        }
+    return user
 
 
 def store_bulk(engine: Engine, prefix: str, requests: int, size: int) -> list[str]:
-    """Store ``requests`` Bulk requests of ``size`` user creations each; their ids."""
+    """Store ``requests`` Bulk requests of ``size`` user creations each; their ids.
+
+    The first operation of each request creates the approver every later one references
+    through its bulkId (so the worker must order them, and Approver and Delegate apply).
+    """
     ids = []
     with unit_of_work(engine, write=True) as conn:
         company = ensure_default_company(conn, None, datetime.now(UTC))
@@ -53,7 +95,9 @@ def store_bulk(engine: Engine, prefix: str, requests: int, size: int) -> list[st
                     "method": "POST",
                     "path": "/Users",
                     "bulkId": f"u{n}",
-                    "data": concur_user(f"{prefix}-{r}-{n}", r * size + n),
+                    "data": concur_user(
+                        f"{prefix}-{r}-{n}", r * size + n, "bulkId:u0" if n else None
+                    ),
                 }
                 for n in range(size)
             ],

@@ -28,6 +28,7 @@ from concur_scim.store.tables import (
     provision_operations,
     provision_results,
     provisions,
+    request_log,
     role_groups,
     role_members,
     user_extensions,
@@ -73,7 +74,7 @@ ALL_EXTENSIONS = (
 DOWNSTREAM = ALL_EXTENSIONS[2:]
 # Concur's status timestamp format (§3.4): milliseconds and a +0000 offset.
 STATUS_TIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$"
-DEADLINE_SECONDS = 30.0
+DEADLINE_SECONDS = 120.0
 
 _n = itertools.count(1)
 
@@ -287,6 +288,7 @@ def delete_company_rows(engine: Engine, company_id: str, default_company: str) -
     """Delete every row of ``company_id`` (the company too); ``default_company`` is the
     default again afterwards."""
     tables = (
+        request_log,
         provision_operations,
         provisions,
         user_extensions,

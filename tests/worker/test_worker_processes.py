@@ -27,8 +27,15 @@ from sqlalchemy import Engine, select
 from support.databases import fresh_database
 from support.provisioning_load import (
     ENTERPRISE,
+    PAYROLL,
+    SPEND_APPROVER,
+    SPEND_APPROVER_LIMIT,
+    SPEND_DELEGATE,
+    SPEND_INVOICE,
     SPEND_PREFERENCE,
+    SPEND_ROLE,
     SPEND_USER,
+    SPEND_WORKFLOW,
     TRAVEL_USER,
     Outcome,
     concur_user,
@@ -43,7 +50,18 @@ from concur_scim.store.tables import provision_operations, provision_results, pr
 pytestmark = pytest.mark.server
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
-APPLIED = (CORE, ENTERPRISE, SPEND_USER, SPEND_PREFERENCE, TRAVEL_USER)
+ALWAYS_APPLIED = (
+    CORE,
+    ENTERPRISE,
+    SPEND_USER,
+    SPEND_ROLE,
+    SPEND_APPROVER_LIMIT,
+    SPEND_PREFERENCE,
+    SPEND_WORKFLOW,
+    SPEND_INVOICE,
+    PAYROLL,
+    TRAVEL_USER,
+)
 EXTENSIONS_PER_OPERATION = 12
 
 
@@ -93,14 +111,18 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
     return process.wait(timeout=30)
 
 
-def _assert_exactly_once(final: Outcome, operations: int) -> None:
+def _assert_exactly_once(final: Outcome, operations: int, requests: int = 1) -> None:
+    """Every operation created its user once and applied each of its extensions once."""
     assert final.operation_codes == Counter({"201": operations})
     assert final.users == operations
     assert final.results_per_operation == Counter({EXTENSIONS_PER_OPERATION: operations})
-    for urn in APPLIED:
+    for urn in ALWAYS_APPLIED:
         assert final.results[f"{urn} success"] == operations, urn
-    no_ops = sum(n for key, n in final.results.items() if key.endswith(" no-op"))
-    assert no_ops == operations * (EXTENSIONS_PER_OPERATION - len(APPLIED))
+    # The first user of each request is the others' approver and has no approver itself.
+    for urn in (SPEND_APPROVER, SPEND_DELEGATE):
+        assert final.results[f"{urn} success"] == operations - requests, urn
+        assert final.results[f"{urn} no-op"] == requests, urn
+    assert sum(final.results.values()) == operations * EXTENSIONS_PER_OPERATION
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -198,7 +220,7 @@ def test_two_workers_on_postgresql_share_1000_operations_each_applied_once(
         finally:
             codes = [_stop(w) for w in workers]
         assert codes == [0, 0]
-        _assert_exactly_once(outcome(engine, ids, "pair"), 1000)
+        _assert_exactly_once(outcome(engine, ids, "pair"), 1000, requests=10)
         claims = [log.read_text().count("claimed provision") for log in logs]
         assert all(n > 0 for n in claims), f"both workers must take requests: {claims}"
 

@@ -8,14 +8,19 @@ the commit happens before the response is sent and a failed commit is a failed r
 from __future__ import annotations
 
 import hmac
-import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import contextmanager_in_threadpool
 from sqlalchemy import Connection, Engine
 
+from concur_scim.api.limits import JsonLimits, parse_json
+from concur_scim.api.rate_limit import RateLimiter
 from concur_scim.config import Settings
 from concur_scim.scim.errors import InvalidSyntax, PayloadTooLarge, Unauthorized
 from concur_scim.services.common import Clock
@@ -71,6 +76,8 @@ class Services:
     clock: Clock
     # Tells this process's provisioning worker that a request is waiting (no-op without one).
     wake_worker: Callable[[], None] = lambda: None
+    # Per-company throttling in this process (off unless CONCUR_SCIM_RATE_LIMIT_PER_SECOND).
+    rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
 
 
 async def services(request: Request) -> Services:
@@ -86,7 +93,8 @@ async def authenticate(request: Request, svc: ServicesDep) -> str:
     """The caller's company id from ``Authorization: Bearer <token>`` (RFC 6750 §2.1).
 
     Raises Unauthorized (401, ``WWW-Authenticate: Bearer``) when the header is missing,
-    malformed or carries an unknown token.
+    malformed or carries an unknown token, and TooManyRequests (429) when the company's
+    request rate is over ``CONCUR_SCIM_RATE_LIMIT_PER_SECOND`` (api/rate_limit.py).
     """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -96,6 +104,7 @@ async def authenticate(request: Request, svc: ServicesDep) -> str:
     if principal is None:
         raise Unauthorized("the bearer token is not valid")
     request.state.principal = principal
+    svc.rate_limiter.check(principal.company_id)  # TooManyRequests (429) when throttled
     return principal.company_id
 
 
@@ -117,9 +126,27 @@ def read_connection(svc: ServicesDep) -> Iterator[Connection]:
         yield conn
 
 
-def write_connection(svc: ServicesDep) -> Iterator[Connection]:
+_WRITE_TURNS: weakref.WeakKeyDictionary[Engine, anyio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _write_turn(engine: Engine) -> AbstractAsyncContextManager[object]:
+    """SQLite's one-writer-at-a-time queue, waited for on the event loop (PostgreSQL: none).
+
+    A writer that waited for the database inside a worker thread would hold one of the
+    threadpool's threads while it waits; with more waiting writers than threads, the writer
+    holding the database could get no thread to run its route, and every request would hang.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    return _WRITE_TURNS.setdefault(engine, anyio.Lock())
+
+
+async def write_connection(svc: ServicesDep) -> AsyncIterator[Connection]:
     """A write transaction for this request, committed when the route returns normally."""
-    with unit_of_work(svc.engine, write=True) as conn:
+    async with (
+        _write_turn(svc.engine),
+        contextmanager_in_threadpool(unit_of_work(svc.engine, write=True)) as conn,
+    ):
         yield conn
 
 
@@ -131,14 +158,16 @@ async def json_body(request: Request, svc: ServicesDep) -> Any:
     """The request body parsed as JSON (``application/scim+json`` or ``application/json``).
 
     Raises PayloadTooLarge (413) past ``max_payload_bytes`` and InvalidSyntax (400) for an
-    empty or malformed body.
+    empty or malformed body or one past the JSON depth and array caps (api/limits.py).
     """
-    return await read_json(request, svc.settings.max_payload_bytes)
+    limits = JsonLimits.from_settings(svc.settings)
+    return await read_json(request, svc.settings.max_payload_bytes, limits)
 
 
-async def read_json(request: Request, limit: int) -> Any:
+async def read_json(request: Request, limit: int, limits: JsonLimits) -> Any:
     """The body parsed as JSON, refused with PayloadTooLarge (413) past ``limit`` bytes
-    before it is parsed (the declared length first, then as it streams in).
+    before it is parsed (the declared length first, then as it streams in), and with
+    InvalidSyntax (400) past ``limits`` (nesting depth, items per array).
 
     Repeated keys in an object keep the last value (as Concur's own examples need).
     """
@@ -152,10 +181,7 @@ async def read_json(request: Request, limit: int) -> Any:
             raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
     if not raw.strip():
         raise InvalidSyntax("the request body is empty")
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        raise InvalidSyntax("the request body is not valid JSON") from None
+    return parse_json(raw, limits)
 
 
 BodyDep = Annotated[Any, Depends(json_body)]

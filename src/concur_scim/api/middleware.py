@@ -17,7 +17,12 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from concur_scim.api.responses import dialect_error, internal_error
+from concur_scim.api.responses import (
+    database_unavailable,
+    dialect_error,
+    internal_error,
+    unavailable_error,
+)
 from concur_scim.scim.errors import NotFound
 from concur_scim.scim.text import storable_text
 
@@ -80,6 +85,9 @@ class PathNormalizer:
 class ErrorBoundary:
     """Answer an unexpected exception with a SCIM 500 and keep the connection open.
 
+    A database outage (see :func:`~concur_scim.api.responses.database_unavailable`) is
+    answered 503 with ``Retry-After`` instead.
+
     Starlette's own catch-all handler re-raises after answering, which makes the server drop
     the client's keep-alive connection; here the exception is logged (with its traceback,
     never sent to the client) and the request simply ends with the 500.
@@ -103,7 +111,19 @@ class ErrorBoundary:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
+            if database_unavailable(exc):
+                # An outage, not a bug: one line, no traceback, and a 503 the client retries.
+                log.warning(
+                    "database unavailable on %s %s: %s",
+                    scope.get("method"),
+                    scope.get("path"),
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                )
+                if started:
+                    raise
+                await unavailable_error(scope["path"])(scope, receive, send)
+                return
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise  # the response is already on its way; nothing sane can be added

@@ -15,7 +15,7 @@ from typing import Any
 
 from concur_scim.api.dialects import Dialect
 from concur_scim.config import Settings
-from concur_scim.scim.errors import InvalidCursor, InvalidSyntax, InvalidValue
+from concur_scim.scim.errors import InvalidCursor, InvalidSyntax, InvalidValue, TooMany
 from concur_scim.scim.filter import parse_filter
 from concur_scim.scim.filter_policy import FilterPolicy
 from concur_scim.scim.projection import Projection
@@ -81,6 +81,7 @@ def parse_list_request(
     the dialect's maximum page size is capped. ``cursor`` selects RFC 9865 paging and cannot be
     combined with ``startIndex`` or ``sortBy``; a cursor-only dialect pages by cursor without
     one and refuses ``startIndex``. ``policy`` checks the filter (the dialect's rules).
+    Index paging past ``max_result_window`` results is TooMany (400 ``tooMany``).
     """
     p = {k.lower(): v for k, v in params.items()}
     expr = None
@@ -122,6 +123,7 @@ def parse_list_request(
         )
         return ListRequest(query=query, projection=projection, start_index=None)
     start = 1 if p.get("startindex") is None else max(1, _int("startIndex", p["startindex"]))
+    _check_window(start, count, settings.max_result_window, dialect)
     query = ListQuery(
         filter=expr,
         sort_by=sort_by,
@@ -130,6 +132,20 @@ def parse_list_request(
         limit=count,
     )
     return ListRequest(query=query, projection=projection, start_index=start)
+
+
+def _check_window(start: int, count: int, window: int, dialect: Dialect) -> None:
+    """Raise TooMany when index paging reaches past ``window`` results (0: no window).
+
+    RFC 7644 §3.4.2.4 ``tooMany``: the server would have to compute more results (the
+    offset the database skips over) than it is willing to; a narrower filter, or RFC 9865
+    cursor paging where the dialect offers it, stays within the window.
+    """
+    if window and count > 0 and start - 1 + count > window:
+        hint = "narrow the filter"
+        if dialect.cursor_paging:
+            hint += " or page by cursor"
+        raise TooMany(f"index paging is limited to the first {window} results: {hint}")
 
 
 def search_params(body: Any, dialect: Dialect) -> dict[str, Any]:

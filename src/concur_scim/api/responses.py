@@ -14,6 +14,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -24,6 +31,7 @@ from concur_scim.scim.errors import (
     MethodNotAllowed,
     NotFound,
     ScimError,
+    TooManyRequests,
     Unauthorized,
     concur_messages,
 )
@@ -63,8 +71,12 @@ def error_response(error: ScimError, *, concur: bool = False) -> ScimResponse:
     headers: dict[str, str] = {}
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="concur-scim"'
-    if error.status == 429:
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+    elif error.status == 429:
         headers["Retry-After"] = "1"
+    elif error.status == 503:
+        headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     body = concur_error_body(error) if concur else error.to_body()
     return ScimResponse(body, status_code=error.status, headers=headers)
 
@@ -130,3 +142,26 @@ def dialect_error(path: str, error: ScimError) -> ScimResponse:
 def internal_error(path: str) -> ScimResponse:
     """The 500 for an unexpected exception: a SCIM Error with no internal text."""
     return dialect_error(path, InternalError("internal server error"))
+
+
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+
+class ServiceUnavailable(ScimError):
+    """The database cannot be reached now; the client should retry (RFC 9110 §15.6.4)."""
+
+    status = 503
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is out of reach for now (down, restarting, its
+    connection cut, every pooled connection busy), not that the request or the code is wrong.
+    """
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def unavailable_error(path: str) -> ScimResponse:
+    """The 503 for a database outage: a SCIM Error with ``Retry-After``, no internal text."""
+    return dialect_error(path, ServiceUnavailable("the database is unavailable; retry later"))

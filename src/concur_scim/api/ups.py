@@ -36,6 +36,7 @@ from concur_scim.api.deps import (
 )
 from concur_scim.api.dialects import IDENTITY_V4, Dialect
 from concur_scim.api.discovery import RESOURCE_TYPE_URN, service_provider_config
+from concur_scim.api.limits import JsonLimits
 from concur_scim.api.params import _int
 from concur_scim.api.provision_status import render_status, status_url
 from concur_scim.api.render import render
@@ -65,7 +66,8 @@ UpsCompany = Annotated[str, Depends(_company)]
 
 async def bulk_body(request: Request, svc: ServicesDep) -> Any:
     """The /Bulk body, refused with 413 past ``bulk_max_payload_bytes`` before parsing."""
-    return await read_json(request, svc.settings.bulk_max_payload_bytes)
+    limits = JsonLimits.from_settings(svc.settings)
+    return await read_json(request, svc.settings.bulk_max_payload_bytes, limits)
 
 
 BulkBody = Annotated[Any, Depends(bulk_body)]

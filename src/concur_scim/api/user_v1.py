@@ -37,6 +37,7 @@ from concur_scim.scim.errors import (
     InvalidSyntax,
     NotFound,
     ScimError,
+    TooManyRequests,
     Unauthorized,
 )
 from concur_scim.scim.user_v1 import xml_in, xml_out
@@ -67,6 +68,8 @@ def legacy_error(request: Request, error: ScimError) -> Response:
     server_time = format_datetime(request.app.state.services.clock())[:19]
     error_id = uuid.uuid4().hex.upper()
     headers = {"WWW-Authenticate": 'OAuth realm="concur-scim"'} if error.status == 401 else {}
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     if _wants_json(request):
         body = {"Error": {"Message": error.detail, "Server-Time": server_time, "Id": error_id}}
         return Response(
@@ -105,6 +108,7 @@ async def authenticate(request: Request, svc: ServicesDep) -> str:
     if principal is None:
         raise Forbidden("Invalid or expired token.")
     request.state.principal = principal
+    svc.rate_limiter.check(principal.company_id)  # TooManyRequests (429) when throttled
     return principal.company_id
 
 
@@ -114,6 +118,9 @@ V1Company = Annotated[str, Depends(authenticate)]
 async def xml_body(request: Request, svc: ServicesDep) -> bytes:
     """The raw body, at most ``max_payload_bytes`` (a larger one is a 400, §2.4)."""
     limit = svc.settings.max_payload_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:  # refused before reading
+        raise InvalidSyntax(f"Request limit exceeded: the body exceeds {limit} bytes.")
     raw = bytearray()
     async for chunk in request.stream():  # chunked bodies are accepted (§2.3, I)
         raw.extend(chunk)

@@ -171,9 +171,19 @@ class PayloadTooLarge(ScimError):
 
 
 class TooManyRequests(ScimError):
-    """The client is throttled; rendered with an integer ``Retry-After``."""
+    """The client is throttled; rendered with ``Retry-After: <retry_after>`` (whole seconds)."""
 
     status = 429
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: int = 1,
+        messages: list[dict[str, str]] | None = None,
+    ) -> None:
+        super().__init__(detail, messages=messages)
+        self.retry_after = max(1, retry_after)
 
 
 class InternalError(ScimError):

@@ -65,9 +65,11 @@ def create_group(
     return record
 
 
-def get_group(conn: Connection, company_id: str, group_id: str) -> ResourceRecord:
-    """The group without members, or NotFound (404)."""
-    record = store.get_group(conn, company_id, group_id)
+def get_group(
+    conn: Connection, company_id: str, group_id: str, *, lock: bool = False
+) -> ResourceRecord:
+    """The group without members, or NotFound (404); ``lock``: as ``users.get_user``."""
+    record = store.get_group(conn, company_id, group_id, lock=lock)
     if record is None:
         raise NotFound(f"group {group_id} not found")
     return record
@@ -89,7 +91,7 @@ def replace_group(
     if_match: str | None = None,
 ) -> ResourceRecord:
     """PUT: replace displayName/externalId and the whole member list (RFC 7644 §3.5.1)."""
-    record = get_group(conn, company_id, group_id)
+    record = get_group(conn, company_id, group_id, lock=True)
     check_if_match(record, if_match)
     doc = normalize_resource(payload, group_schema())
     members = _resolve(conn, company_id, _member_ids(doc.pop("members", [])))
@@ -115,7 +117,7 @@ def patch_group(
     """Apply a PatchOp message; membership operations cost O(members named)."""
     schema = group_schema()
     operations = parse_patch_request(body, schema)
-    record = get_group(conn, company_id, group_id)
+    record = get_group(conn, company_id, group_id, lock=True)
     check_if_match(record, if_match)
     now = clock()
     doc_ops: list[PatchOperation] = []
@@ -198,7 +200,7 @@ def delete_group(
 
     Groups it was a member of change version, since their member lists change.
     """
-    record = get_group(conn, company_id, group_id)
+    record = get_group(conn, company_id, group_id, lock=True)
     check_if_match(record, if_match)
     store.delete_group(conn, company_id, group_id, clock())
 

@@ -50,9 +50,11 @@ def create_user(
         raise uniqueness_error(conflict, "user") from None
 
 
-def get_user(conn: Connection, company_id: str, user_id: str) -> ResourceRecord:
-    """The user, or NotFound (404)."""
-    record = store.get_user(conn, company_id, user_id)
+def get_user(
+    conn: Connection, company_id: str, user_id: str, *, lock: bool = False
+) -> ResourceRecord:
+    """The user, or NotFound (404); ``lock``: held until the transaction ends, for a write."""
+    record = store.get_user(conn, company_id, user_id, lock=lock)
     if record is None:
         raise NotFound(f"user {user_id} not found")
     return record
@@ -75,7 +77,7 @@ def replace_user(
     may send back what it read. An unchanged document keeps its version. ``notes``: as for
     :func:`create_user`.
     """
-    record = get_user(conn, company_id, user_id)
+    record = get_user(conn, company_id, user_id, lock=True)
     check_if_match(record, if_match)
     doc = _normalize(payload, company_id, strict=strict, previous=record.doc)
     doc.setdefault("active", record.doc.get("active", True))
@@ -97,7 +99,7 @@ def patch_user(
     """Apply a PatchOp message atomically (RFC 7644 §3.5.2); nothing changes on error."""
     schema = user_schema()
     operations = parse_patch_request(body, schema)
-    record = get_user(conn, company_id, user_id)
+    record = get_user(conn, company_id, user_id, lock=True)
     check_if_match(record, if_match)
     patched = apply_patch(record.doc, operations, schema, resource_id=record.id)
     doc = _normalize(patched, company_id, strict=strict, previous=record.doc)
@@ -236,7 +238,7 @@ def delete_user(
     UPS). A soft delete (Concur SCIM v4, reference §5) deactivates the user and hides it from
     every read and list while keeping its data; its userName stays taken.
     """
-    record = get_user(conn, company_id, user_id)
+    record = get_user(conn, company_id, user_id, lock=True)
     check_if_match(record, if_match)
     if soft:
         store.soft_delete_user(conn, record, clock())

@@ -99,11 +99,15 @@ def insert_group(
     return found
 
 
-def get_group(conn: Connection, company_id: str, group_id: str) -> ResourceRecord | None:
-    """The group ``group_id`` of ``company_id`` without its members, or None."""
-    row = conn.execute(
-        select(groups).where(groups.c.id == group_id, groups.c.company_id == company_id)
-    ).first()
+def get_group(
+    conn: Connection, company_id: str, group_id: str, *, lock: bool = False
+) -> ResourceRecord | None:
+    """The group ``group_id`` of ``company_id`` without its members, or None.
+
+    ``lock``: hold the row until the transaction ends (as ``users.get_user``).
+    """
+    query = select(groups).where(groups.c.id == group_id, groups.c.company_id == company_id)
+    row = conn.execute(query.with_for_update(key_share=True) if lock else query).first()
     return row_to_record(row) if row else None
 
 

@@ -131,13 +131,19 @@ def insert_user(
     return found
 
 
-def get_user(conn: Connection, company_id: str, user_id: str) -> ResourceRecord | None:
-    """The live user ``user_id`` of ``company_id``, or None."""
-    row = conn.execute(
-        select(users).where(
-            users.c.id == user_id, users.c.company_id == company_id, users.c.deleted_at.is_(None)
-        )
-    ).first()
+def get_user(
+    conn: Connection, company_id: str, user_id: str, *, lock: bool = False
+) -> ResourceRecord | None:
+    """The live user ``user_id`` of ``company_id``, or None.
+
+    ``lock``: hold the row until the transaction ends (PostgreSQL ``FOR NO KEY UPDATE``, the
+    lock its UPDATE takes anyway; SQLite's writers are serialised already), so a version read
+    to check ``If-Match`` is still the current one when the write happens.
+    """
+    query = select(users).where(
+        users.c.id == user_id, users.c.company_id == company_id, users.c.deleted_at.is_(None)
+    )
+    row = conn.execute(query.with_for_update(key_share=True) if lock else query).first()
     return row_to_record(row) if row else None
 
 

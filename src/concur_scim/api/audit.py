@@ -1,0 +1,264 @@
+"""The audit trail: every write request becomes one log line and one ``request_log`` row.
+
+A write is a POST, PUT, PATCH or DELETE on any path of any dialect (UPS ``/Bulk``, User v1.0
+XML batches and the token endpoint included), except a POST ``/.search``, which is a query
+(RFC 7644 §3.4.3). Once the response has gone out, :class:`AuditMiddleware`:
+
+1. logs one JSON line on the ``concur_scim.audit`` logger: ``correlation_id``,
+   ``company_id``, ``subject`` (the principal's name, or the client id at the token
+   endpoint; never a token or secret), ``method``, ``path``, ``resource_type``,
+   ``resource_id`` (from the path; for a create from the response ``Location`` or ``id``),
+   ``status`` and ``duration_ms``;
+2. when the caller was authenticated and ``CONCUR_SCIM_REQUEST_LOG_KEEP`` is not 0, stores
+   the same facts with the redacted body summary (``api/redaction.py``) as a row, and prunes
+   that company's rows beyond the newest N, in one transaction on a worker thread.
+
+A request that was not authenticated (401/403) has no company: it gets the log line only.
+Storing the row never changes the response: a failure is logged and dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import time
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import anyio
+import anyio.to_thread
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from concur_scim.api.deps import Principal, Services
+from concur_scim.api.redaction import body_summary
+from concur_scim.store.db import unit_of_work
+from concur_scim.store.request_log import RequestLogEntry, add_request
+
+log = logging.getLogger("concur_scim.audit")
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+OAUTH_ENDPOINT = "/oauth2/v0/token"
+CAPTURE_LIMIT = 1_048_576  # request body bytes kept for the summary; a longer JSON is not parsed
+RESPONSE_ID_LIMIT = 65_536  # response bytes read for the ``id`` of a create without Location
+_V1_PREFIX = "/api/user/v1.0/"
+_V1_RESOURCES = {"users": "User", "users/password": "UserPassword"}
+_COLLECTIONS = {"users": "User", "groups": "Group", "bulk": "Bulk", "provisions": "Provision"}
+
+
+def is_audited(method: str, path: str) -> bool:
+    """Whether a request is a write the audit trail records."""
+    return method in WRITE_METHODS and not path.endswith("/.search")
+
+
+def resource_of(path: str) -> tuple[str | None, str | None]:
+    """The resource type and id a (normalized) path names: the first collection segment
+    (``Users``, ``Groups``, ``Bulk``, ``provisions``) and the segment after it."""
+    lower = path.lower()
+    if lower.endswith(OAUTH_ENDPOINT):
+        return "Token", None
+    if lower.startswith(_V1_PREFIX):  # v1.0 batches carry their keys in the body
+        return _V1_RESOURCES.get(lower.removeprefix(_V1_PREFIX)), None
+    parts = path.split("/")
+    for index, part in enumerate(parts):
+        kind = _COLLECTIONS.get(part.lower())
+        if kind is not None:
+            following = parts[index + 1] if index + 1 < len(parts) else ""
+            return kind, following or None
+    return None, None
+
+
+def _client_id(headers: Headers, body: bytes) -> str | None:
+    """The client id of a token request: the form's, else HTTP Basic's user (RFC 6749 §2.3.1)."""
+    for key, value in parse_qsl(body.decode("utf-8", "replace")):
+        if key == "client_id" and value:
+            return value
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return unquote(user.partition(":")[0]) or None
+
+
+class _Exchange:
+    """What the middleware sees of one write request and its response."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.began = time.perf_counter()
+        self.body = bytearray()
+        self.size = 0
+        self.status: int | None = None
+        self.location: str | None = None
+        self.response = bytearray()
+        self.wants_response_id = False
+        self.duration_ms: float | None = None
+
+    def receive(self, receive: Receive) -> Receive:
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk: bytes = message.get("body", b"")
+                self.size += len(chunk)
+                room = CAPTURE_LIMIT - len(self.body)
+                if room > 0:
+                    self.body.extend(chunk[:room])
+            return message
+
+        return receiving
+
+    def send(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.status = int(message["status"])
+                headers = Headers(raw=message.get("headers", []))
+                self.location = headers.get("location")
+                self.wants_response_id = (
+                    self.scope["method"] == "POST"
+                    and self.status < 300
+                    and self.location is None
+                    and "json" in headers.get("content-type", "")
+                )
+            elif message["type"] == "http.response.body":
+                if self.wants_response_id:
+                    self.response.extend(message.get("body", b""))
+                    self.wants_response_id = len(self.response) <= RESPONSE_ID_LIMIT
+                if not message.get("more_body", False) and self.duration_ms is None:
+                    self.duration_ms = (time.perf_counter() - self.began) * 1000
+            await send(message)
+
+        return sending
+
+    def created_id(self) -> str | None:
+        """The id of what a POST created: from ``Location``, else the JSON response's ``id``."""
+        if self.location is not None:
+            return resource_of(unquote(urlsplit(self.location).path))[1]
+        if not self.wants_response_id or not self.response:
+            return None
+        try:
+            document = json.loads(self.response)
+        except (ValueError, RecursionError):
+            return None
+        found = document.get("id") if isinstance(document, dict) else None
+        return str(found) if isinstance(found, str | int) else None
+
+
+class AuditMiddleware:
+    """Record every write request once its response is complete (see the module doc).
+
+    Mounted inside :class:`~concur_scim.api.middleware.CorrelationMiddleware` and
+    ``PathNormalizer`` (it reads the correlation id and the normalized path) and outside
+    ``ErrorBoundary`` (it sees the 500 an unexpected error became).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request through, then log it (and store it) without delaying it."""
+        if scope["type"] != "http" or not is_audited(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        exchange = _Exchange(scope)
+        at = _now(scope)
+        try:
+            await self.app(scope, exchange.receive(receive), exchange.send(send))
+        finally:
+            # Shielded: a client gone after its write still leaves the write's record.
+            with anyio.CancelScope(shield=True):
+                try:
+                    await _record(exchange, at)
+                except Exception:  # the audit trail must never fail or mask the request
+                    log.exception("write on %s not audited", scope["path"])
+
+
+def _services(scope: Scope) -> Services | None:
+    app = scope.get("app")
+    found: Services | None = getattr(app.state, "services", None) if app is not None else None
+    return found
+
+
+def _now(scope: Scope) -> datetime | None:
+    services = _services(scope)
+    return services.clock() if services is not None else None
+
+
+async def _record(exchange: _Exchange, at: datetime | None) -> None:
+    scope = exchange.scope
+    state: dict[str, Any] = scope.get("state") or {}
+    principal: Principal | None = state.get("principal")
+    path: str = scope["path"]
+    token_endpoint = path.lower().endswith(OAUTH_ENDPOINT)
+    subject = principal.subject if principal is not None else None
+    if subject is None and token_endpoint:
+        subject = _client_id(Headers(scope=scope), bytes(exchange.body))
+    resource_type, resource_id = resource_of(path)
+    if resource_id is None and scope["method"] == "POST":
+        resource_id = exchange.created_id()
+    duration = exchange.duration_ms
+    if duration is None:
+        duration = (time.perf_counter() - exchange.began) * 1000
+    event: dict[str, Any] = {
+        "event": "write",
+        "correlation_id": str(state.get("correlation_id", "")),
+        "company_id": principal.company_id if principal is not None else None,
+        "subject": subject,
+        "method": scope["method"],
+        "path": path,
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "status": exchange.status if exchange.status is not None else 500,
+        "duration_ms": round(duration, 3),
+    }
+    log.info(json.dumps(event, separators=(",", ":")), extra={"audit": event})
+    services = _services(scope)
+    if principal is None or services is None or at is None:
+        return
+    keep = services.settings.request_log_keep
+    if keep <= 0:
+        return
+    content_type = Headers(scope=scope).get("content-type", "")
+    await anyio.to_thread.run_sync(
+        _store, services, event, at, bytes(exchange.body), exchange.size, content_type, keep
+    )
+
+
+def _store(
+    services: Services,
+    event: dict[str, Any],
+    at: datetime,
+    body: bytes,
+    size: int,
+    content_type: str,
+    keep: int,
+) -> None:
+    """Insert the row and prune (one transaction); a failure is logged, never raised."""
+    try:
+        detail = body_summary(
+            body,
+            content_type,
+            size=size,
+            token_endpoint=event["path"].lower().endswith(OAUTH_ENDPOINT),
+        )
+        entry = RequestLogEntry(
+            company_id=event["company_id"],
+            at=at,
+            correlation_id=event["correlation_id"],
+            subject=event["subject"] or "",
+            method=event["method"],
+            path=event["path"],
+            resource_type=event["resource_type"],
+            resource_id=event["resource_id"],
+            status=event["status"],
+            detail=detail,
+        )
+        with unit_of_work(services.engine, write=True) as conn:
+            add_request(conn, entry, keep=keep)
+    except Exception:
+        log.exception("request log row not stored (correlation id %s)", event["correlation_id"])

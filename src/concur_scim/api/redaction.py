@@ -1,0 +1,146 @@
+"""What of a request body the audit trail may keep: secrets masked, size capped.
+
+:func:`body_summary` turns a write request's raw body into the ``detail`` of its
+``request_log`` row (docs/security.md, "What is logged"):
+
+- JSON: the parsed document with every value whose key is a secret name (:data:`SECRET_KEYS`,
+  case-insensitive, at any depth) replaced by ``"[redacted]"``;
+- XML (User v1.0): the text with the content of secret-named elements (``<Password>``)
+  replaced by ``[redacted]``;
+- the token endpoint's form: only ``grant_type`` and ``client_id``; other forms: every field,
+  secret names redacted;
+- any other body is tried as JSON (routes parse it whatever its declared type); one that
+  does not parse, or is too large to keep whole, is stored as its size only, never its text.
+
+The summary is cut to :data:`DETAIL_LIMIT` characters (``truncated: true``) after masking, so
+a cut never reveals a secret. Every function here is pure and linear in the body's size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+REDACTED = "[redacted]"
+DETAIL_LIMIT = 8192
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "secret",
+        "client_secret",
+        "token",
+        "refresh_token",
+        "access_token",
+        "authorization",
+    }
+)
+TOKEN_FORM_FIELDS = ("grant_type", "client_id")
+
+_NAMES = "|".join(sorted(SECRET_KEYS, key=len, reverse=True))
+# An opening tag of a secret-named element (any namespace prefix) and its closing tag; both
+# stop at the next '<', so searching them never backtracks across the document.
+_OPEN = re.compile(rf"<(?:[\w.-]+:)?(?:{_NAMES})(?=[\s/>])[^<>]*>", re.IGNORECASE)
+_CLOSE = re.compile(rf"</(?:[\w.-]+:)?(?:{_NAMES})\s*>", re.IGNORECASE)
+
+
+def _clean(text: str) -> str:
+    """``text`` as both databases can store it (no NUL, no lone surrogate)."""
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def redact_json(value: Any) -> Any:
+    """A copy of ``value`` with the values of secret-named keys replaced (iterative: any
+    depth). Strings are made storable (:func:`_clean`), non-finite numbers become strings
+    (JSONB refuses them)."""
+    root: list[Any] = [None]
+    todo: list[tuple[Any, Any, Any]] = [(value, root, 0)]
+    while todo:
+        node, parent, slot = todo.pop()
+        if isinstance(node, dict):
+            copy: dict[str, Any] = {}
+            for key, item in node.items():
+                name = _clean(str(key))
+                copy[name] = REDACTED
+                if name.lower() not in SECRET_KEYS:
+                    todo.append((item, copy, name))
+            parent[slot] = copy
+        elif isinstance(node, list):
+            items: list[Any] = [None] * len(node)
+            todo.extend((item, items, index) for index, item in enumerate(node))
+            parent[slot] = items
+        elif isinstance(node, str):
+            parent[slot] = _clean(node)
+        elif isinstance(node, float) and not math.isfinite(node):
+            parent[slot] = str(node)
+        else:
+            parent[slot] = node
+    return root[0]
+
+
+def mask_xml(text: str) -> str:
+    """``text`` with the content of every secret-named element replaced by ``[redacted]``.
+
+    An element left open (a cut or malformed body) is masked to the end of the text; CDATA
+    and nested markup inside the element are masked with it.
+    """
+    out: list[str] = []
+    pos = 0
+    while (opening := _OPEN.search(text, pos)) is not None:
+        out.append(text[pos : opening.end()])
+        pos = opening.end()
+        if opening.group().endswith("/>"):
+            continue  # an empty element: nothing to hide
+        out.append(REDACTED)
+        closing = _CLOSE.search(text, pos)
+        if closing is None:
+            return "".join(out)
+        out.append(closing.group())
+        pos = closing.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _form(raw: bytes, *, token_endpoint: bool) -> dict[str, str]:
+    fields = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    if token_endpoint:
+        return {_clean(k): _clean(v) for k, v in fields if k in TOKEN_FORM_FIELDS}
+    return {_clean(k): REDACTED if k.lower() in SECRET_KEYS else _clean(v) for k, v in fields}
+
+
+def _capped(summary: dict[str, Any], key: str, text: str) -> dict[str, Any]:
+    if len(text) > DETAIL_LIMIT:
+        return {**summary, key: text[:DETAIL_LIMIT], "truncated": True}
+    return {**summary, key: text}
+
+
+def body_summary(
+    raw: bytes, content_type: str, *, size: int, token_endpoint: bool = False
+) -> dict[str, Any] | None:
+    """The redacted ``detail`` for a request body of ``size`` bytes whose first bytes are
+    ``raw`` (None when there is no body).
+
+    When ``raw`` is only a prefix, a JSON body is not parsed (its size is all that is kept);
+    XML and forms are summarised from the prefix.
+    """
+    if not size:
+        return None
+    kind = content_type.split(";", 1)[0].strip().lower()
+    summary: dict[str, Any] = {"bytes": size, "contentType": _clean(kind)[:100]}
+    if token_endpoint or kind == "application/x-www-form-urlencoded":
+        return {**summary, "form": _form(raw, token_endpoint=token_endpoint)}
+    if "xml" in kind:
+        return _capped(summary, "xml", _clean(mask_xml(raw.decode("utf-8", "replace"))))
+    if len(raw) < size:
+        return {**summary, "truncated": True}
+    # Routes parse JSON whatever the declared type, so any other body is tried as JSON.
+    try:
+        document = redact_json(json.loads(raw))
+    except (ValueError, RecursionError):
+        return {**summary, "unparsed": True}
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    if len(text) > DETAIL_LIMIT:
+        return {**summary, "json": text[:DETAIL_LIMIT], "truncated": True}
+    return {**summary, "json": document}

@@ -1,0 +1,210 @@
+"""An OpenAPI document of the application fit for fuzzing, built from ``app.openapi()``.
+
+The routes read raw JSON bodies and query strings (no pydantic models), so FastAPI's own
+document lists the paths and path parameters but no request bodies, query parameters or
+authentication. :func:`fuzz_openapi` adds them: loose JSON Schemas of the SCIM messages
+(resources derived from the registry, PatchOp, SearchRequest, BulkRequest; RFC 7644 §3.3,
+§3.4.3, §3.5.2, §3.7), the list and projection query parameters (§3.4.2), examples for the
+path parameters, and bearer authentication. Schemas stay open (``additionalProperties``) so
+the fuzzer also sends what a strict client would not.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from concur_scim.scim.registry import AttributeDef, ResourceSchema, group_schema, user_schema
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+UNKNOWN_ID = "0b9c6f0e-4f5e-4a8e-9d55-1c2f3a4b5c6d"
+_SCALARS = {"boolean": "boolean", "integer": "integer", "decimal": "number"}
+_ANY: dict[str, Any] = {}
+_FILTERS = [
+    'userName eq "bjensen"',
+    'emails[type eq "work" and value co "@example.com"]',
+    "meta.lastModified gt 2011-05-13T04:42:34Z",
+    'not (title pr) or displayName sw "B"',
+    'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "701984"',
+    'members[value eq "x"]',
+]
+_QUERY = {
+    "filter": {"type": "string", "examples": _FILTERS},
+    "startIndex": {"type": "integer"},
+    "count": {"type": "integer"},
+    "cursor": {"type": "string"},
+    "sortBy": {"type": "string", "examples": ["userName", "meta.created"]},
+    "sortOrder": {"type": "string", "enum": ["ascending", "descending", "up"]},
+    "attributes": {"type": "string", "examples": ["userName,emails.value", "members"]},
+    "excludedAttributes": {"type": "string", "examples": ["members", "name.givenName"]},
+}
+_PATH_EXAMPLES = {
+    "resource_id": UNKNOWN_ID,
+    "user_id": UNKNOWN_ID,
+    "group_id": "EXP_APPROVER",
+    "provision_id": UNKNOWN_ID,
+    "name": "User",
+    "urn": "urn:ietf:params:scim:schemas:core:2.0:User",
+}
+
+
+def _attribute_schema(attr: AttributeDef) -> dict[str, Any]:
+    if attr.type == "complex":
+        one: dict[str, Any] = {
+            "type": "object",
+            "properties": {s.name: _attribute_schema(s) for s in attr.sub_attributes},
+        }
+    else:
+        one = {"type": _SCALARS.get(attr.type, "string")}
+    return {"type": "array", "items": one} if attr.multi_valued else one
+
+
+def resource_body(resource: ResourceSchema) -> dict[str, Any]:
+    """A loose JSON Schema of a ``resource`` create/replace body (RFC 7643 §4, §8.7.1)."""
+    properties: dict[str, Any] = {
+        "schemas": {"type": "array", "items": {"enum": list(resource.schema_urns)}},
+    }
+    properties.update({a.name: _attribute_schema(a) for a in resource.core.attributes})
+    for extension in resource.extensions:
+        properties[extension.urn] = {
+            "type": "object",
+            "properties": {a.name: _attribute_schema(a) for a in extension.attributes},
+        }
+    required = ["userName"] if resource.name == "User" else ["displayName"]
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def _paths_of(resource: ResourceSchema) -> list[str]:
+    out = []
+    for schema in (resource.core, *resource.extensions):
+        for attr in schema.attributes:
+            out.append(attr.name)
+            out.extend(f"{attr.name}.{s.name}" for s in attr.sub_attributes)
+    return out
+
+
+def patch_body(resource: ResourceSchema) -> dict[str, Any]:
+    """A loose JSON Schema of a PatchOp request (RFC 7644 §3.5.2)."""
+    path = {"anyOf": [{"enum": _paths_of(resource)}, {"type": "string"}]}
+    operation = {
+        "type": "object",
+        "properties": {
+            "op": {"enum": ["add", "replace", "remove", "Add", "Replace", "Remove"]},
+            "path": path,
+            "value": _ANY,
+        },
+        "required": ["op"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "schemas": {"type": "array", "items": {"enum": [PATCH_OP]}},
+            "Operations": {"type": "array", "items": operation, "maxItems": 4},
+        },
+        "required": ["schemas", "Operations"],
+    }
+
+
+def search_body() -> dict[str, Any]:
+    """A loose JSON Schema of a SearchRequest (RFC 7644 §3.4.3; Concur's URN too)."""
+    properties = {
+        key: ({"type": "array", "items": {"type": "string"}} if "ttributes" in key else schema)
+        for key, schema in _QUERY.items()
+    }
+    properties["schemas"] = {
+        "type": "array",
+        "items": {
+            "enum": [SEARCH_REQUEST, "urn:ietf:params:scim:api:messages:concur:2.0:SearchRequest"]
+        },
+    }
+    return {"type": "object", "properties": properties, "required": ["schemas"]}
+
+
+def bulk_body() -> dict[str, Any]:
+    """A loose JSON Schema of a BulkRequest (RFC 7644 §3.7)."""
+    operation = {
+        "type": "object",
+        "properties": {
+            "method": {"enum": ["POST", "PUT", "PATCH", "DELETE", "GET"]},
+            "path": {"anyOf": [{"enum": ["/Users", f"/Users/{UNKNOWN_ID}"]}, {"type": "string"}]},
+            "bulkId": {"type": "string"},
+            "data": {"anyOf": [resource_body(user_schema()), patch_body(user_schema()), _ANY]},
+        },
+        "required": ["method", "path"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "schemas": {"type": "array", "items": {"enum": [BULK_REQUEST]}},
+            "failOnErrors": {"type": "integer"},
+            "Operations": {"type": "array", "items": operation, "maxItems": 3},
+        },
+        "required": ["schemas", "Operations"],
+    }
+
+
+def _request_body(path: str, method: str) -> dict[str, Any] | None:
+    resource = group_schema() if "/groups" in path.lower() else user_schema()
+    if path.endswith(".search"):
+        return search_body()
+    if path.endswith("/Bulk"):
+        return bulk_body()
+    if path.startswith("/api/"):
+        return None  # User v1.0 takes XML: fuzzed by its query string only
+    if method == "patch":
+        return patch_body(resource)
+    if method in ("post", "put") and path.rstrip("}").rsplit("/", 1)[-1] in (
+        "Users",
+        "Groups",
+        "{resource_id",
+        "{user_id",
+        "{group_id",
+    ):
+        return resource_body(resource)
+    return None
+
+
+def _query_parameters(path: str, method: str) -> list[dict[str, Any]]:
+    if method != "get":
+        return []
+    if path.startswith("/api/"):
+        names: dict[str, Any] = {"loginID": {"type": "string"}, "offset": {"type": "integer"}}
+        names.update({"limit": {"type": "integer"}, "active": {"type": "string"}})
+    elif path.endswith(("/Users", "/Groups")):
+        names = _QUERY
+    elif "{" in path:
+        names = {k: _QUERY[k] for k in ("attributes", "excludedAttributes")}
+    else:
+        return []
+    return [{"name": n, "in": "query", "required": False, "schema": s} for n, s in names.items()]
+
+
+def fuzz_openapi(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` (FastAPI's ``app.openapi()``) with bodies, queries and auth added."""
+    doc = copy.deepcopy(document)
+    doc.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer"}
+    }
+    doc["security"] = [{"bearer": []}]
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["name"] in _PATH_EXAMPLES:
+                    parameter["schema"] = {
+                        "type": "string",
+                        "minLength": 1,
+                        "examples": [_PATH_EXAMPLES[parameter["name"]]],
+                    }
+            operation["parameters"] = [
+                *operation.get("parameters", []),
+                *_query_parameters(path, method),
+            ]
+            body = _request_body(path, method)
+            if body is not None:
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": body}},
+                }
+    return doc
