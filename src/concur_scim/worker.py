@@ -34,6 +34,7 @@ from concur_scim.store import provisions as store
 from concur_scim.store.db import unit_of_work
 
 log = logging.getLogger("concur_scim.worker")
+THREAD_NAME = "provisioning-worker"  # the embedded worker's thread
 
 
 class Worker:
@@ -112,7 +113,7 @@ class Worker:
 
     def start(self) -> None:
         """Run in a daemon thread (the embedded worker of ``serve``)."""
-        self._thread = threading.Thread(target=self.run, name="provisioning-worker", daemon=True)
+        self._thread = threading.Thread(target=self.run, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
     def join(self, timeout: float | None = None) -> None:
