@@ -20,6 +20,7 @@ from concur_scim.api.params import parse_list_request
 from concur_scim.api.render import render
 from concur_scim.api.resources import KINDS, base_url
 from concur_scim.api.responses import ScimResponse, list_response
+from concur_scim.api.scopes import require
 from concur_scim.config import Settings
 from concur_scim.scim.errors import InvalidFilter, InvalidSyntax, InvalidValue, NotFound
 from concur_scim.scim.registry import ResourceSchema, resource_schemas, schema_document
@@ -135,33 +136,34 @@ def discovery_router(dialect: Dialect) -> APIRouter:
     """The discovery routes of ``dialect``."""
     router = APIRouter(prefix=dialect.prefix)
     served = {n: resource_schemas()[n] for n in dialect.resource_types}
+    any_token = [require("discovery", "read")]
 
-    @router.get("/ServiceProviderConfig")
+    @router.get("/ServiceProviderConfig", dependencies=any_token)
     def spc(request: Request, _company: CompanyDep, svc: ServicesDep) -> Response:
         return ScimResponse(
             service_provider_config(svc.settings, dialect, base_url(request, dialect))
         )
 
-    @router.get("/ResourceTypes")
+    @router.get("/ResourceTypes", dependencies=any_token)
     def resource_types(request: Request, _company: CompanyDep) -> Response:
         items = [resource_type(r, base_url(request, dialect), dialect) for r in served.values()]
         if dialect.resource_types_array:
             return ScimResponse(items)  # Identity's swagger: a bare array (cf. reference §9.23)
         return ScimResponse(list_response(items, total=len(items), start_index=1))
 
-    @router.get("/ResourceTypes/{name}")
+    @router.get("/ResourceTypes/{name}", dependencies=any_token)
     def one_resource_type(name: str, request: Request, _company: CompanyDep) -> Response:
         for r in served.values():
             if r.name.lower() == name.lower():
                 return ScimResponse(resource_type(r, base_url(request, dialect), dialect))
         raise NotFound(f"resource type {name} not found")
 
-    @router.get("/Schemas")
+    @router.get("/Schemas", dependencies=any_token)
     def all_schemas(request: Request, _company: CompanyDep) -> Response:
         items = schemas(base_url(request, dialect), dialect.resource_types, concur=dialect.strict)
         return ScimResponse(list_response(items, total=len(items), start_index=1))
 
-    @router.get("/Schemas/{urn}")
+    @router.get("/Schemas/{urn}", dependencies=any_token)
     def one_schema(urn: str, request: Request, _company: CompanyDep) -> Response:
         served_schemas = schemas(
             base_url(request, dialect), dialect.resource_types, concur=dialect.strict
@@ -214,6 +216,6 @@ def discovery_router(dialect: Dialect) -> APIRouter:
         return ScimResponse(list_response(items, total=total, start_index=parsed.start_index))
 
     if dialect.root_search:
-        router.post("/.search")(search_all)
+        router.post("/.search", dependencies=[require("discovery", "search")])(search_all)
 
     return router

@@ -26,6 +26,7 @@ from concur_scim.api.params import (
 )
 from concur_scim.api.render import location, render
 from concur_scim.api.responses import ScimResponse, list_response
+from concur_scim.api.scopes import require, user_attributes
 from concur_scim.scim.projection import Projection
 from concur_scim.scim.registry import ResourceSchema, group_schema, user_schema
 from concur_scim.services import groups as group_service
@@ -87,6 +88,9 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     # Concur's constraints and soft delete apply to the dialects that ask for them.
     write_options: dict[str, Any] = {"strict": True} if dialect.strict else {}
     delete_options: dict[str, Any] = {"soft": True} if dialect.soft_delete else {}
+    family = "users" if kind is USERS else "groups"  # api/scopes.py RULES
+    # Attribute scopes (externalId) apply to users only.
+    write = [require(family, "write"), *([user_attributes()] if kind is USERS else [])]
 
     def projection_of(request: Request) -> Projection:
         q = {k.lower(): v for k, v in request.query_params.items()}
@@ -127,16 +131,20 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         )
         return ScimResponse(body)
 
-    @router.post("", status_code=201)
+    @router.post("", status_code=201, dependencies=write)
     def create(
-        request: Request, company: CompanyDep, conn: WriteConn, body: BodyDep, svc: ServicesDep
+        request: Request,
+        company: CompanyDep,
+        conn: WriteConn,
+        body: BodyDep,
+        svc: ServicesDep,
     ) -> Response:
         record = kind.create(conn, company, body, clock=svc.clock, **write_options)
         response = one(conn, request, record, projection_of(request), dialect.create_status)
         response.headers["Location"] = location(record, resource, base_url(request, dialect))
         return response
 
-    @router.get("")
+    @router.get("", dependencies=[require(family, "read")])
     def list_resources(
         request: Request, company: CompanyDep, conn: ReadConn, svc: ServicesDep
     ) -> Response:
@@ -155,9 +163,9 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         return many(conn, request, company, parsed)
 
     if dialect.search:
-        router.post("/.search")(search)
+        router.post("/.search", dependencies=[require(family, "search")])(search)
 
-    @router.get("/{resource_id}")
+    @router.get("/{resource_id}", dependencies=[require(family, "read")])
     def read(resource_id: str, request: Request, company: CompanyDep, conn: ReadConn) -> Response:
         record = kind.get(conn, company, resource_id)
         if_none_match = request.headers.get("if-none-match")
@@ -165,7 +173,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             return Response(status_code=304, headers={"ETag": record.etag})
         return one(conn, request, record, projection_of(request))
 
-    @router.put("/{resource_id}")
+    @router.put("/{resource_id}", dependencies=write)
     def replace(
         resource_id: str,
         request: Request,
@@ -185,7 +193,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         )
         return one(conn, request, record, projection_of(request))
 
-    @router.patch("/{resource_id}")
+    @router.patch("/{resource_id}", dependencies=write)
     def patch(
         resource_id: str,
         request: Request,
@@ -211,7 +219,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             return Response(status_code=204, headers={"ETag": record.etag})
         return one(conn, request, record, projection)
 
-    @router.delete("/{resource_id}", status_code=204)
+    @router.delete("/{resource_id}", status_code=204, dependencies=[require(family, "delete")])
     def delete(
         resource_id: str, request: Request, company: CompanyDep, conn: WriteConn
     ) -> Response:

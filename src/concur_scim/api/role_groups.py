@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from concur_scim.api.deps import BodyDep, CompanyDep, ReadConn, ServicesDep, WriteConn
 from concur_scim.api.responses import ScimResponse, list_response
+from concur_scim.api.scopes import require
 from concur_scim.scim.errors import InvalidValue
 from concur_scim.scim.filter import parse_filter
 from concur_scim.scim.projection import Projection
@@ -60,7 +61,7 @@ def role_groups_router(prefix: str = "/scim/v4") -> APIRouter:
         body = projection.apply(render(view, root(request)), resource)
         return ScimResponse(body)
 
-    @router.get("")
+    @router.get("", dependencies=[require("role_groups", "read")])
     def list_groups(request: Request, company: CompanyDep, conn: ReadConn) -> Response:
         p = params(request)
         expr = parse_filter(p["filter"]) if p.get("filter") else None
@@ -79,21 +80,21 @@ def role_groups_router(prefix: str = "/scim/v4") -> APIRouter:
         items = [projection.apply(render(v, base), resource) for v in views]
         return ScimResponse(list_response(items, total=total, start_index=start))
 
-    @router.get("/{group_id}")
+    @router.get("/{group_id}", dependencies=[require("role_groups", "read")])
     def read(group_id: str, request: Request, company: CompanyDep, conn: ReadConn) -> Response:
         p = params(request)
         projection = projection_of(p)
         view = service.get_group(conn, company, group_id, paging_of(p, projection))
         return one(request, view, projection)
 
-    @router.patch("/{group_id}")
+    @router.patch("/{group_id}", dependencies=[require("role_groups", "write")])
     def patch(
         group_id: str, company: CompanyDep, conn: WriteConn, body: BodyDep, svc: ServicesDep
     ) -> Response:
         service.patch_group(conn, company, group_id, body, clock=svc.clock)
         return Response(status_code=204)  # reference §9 item 3: no body
 
-    @router.put("/{group_id}")
+    @router.put("/{group_id}", dependencies=[require("role_groups", "write")])
     def replace(
         group_id: str,
         request: Request,

@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from concur_scim.api.deps import (
     CompanyDep,
+    PrincipalDep,
     ReadConn,
     Services,
     ServicesDep,
@@ -41,6 +42,7 @@ from concur_scim.api.params import _int
 from concur_scim.api.provision_status import render_status, status_url
 from concur_scim.api.render import render
 from concur_scim.api.responses import ScimResponse, list_response
+from concur_scim.api.scopes import check_bulk_operation, require, user_attributes
 from concur_scim.scim.errors import InvalidValue, NotFound
 from concur_scim.scim.provision_schemas import PROVISION_SCHEMAS
 from concur_scim.scim.registry import ENTERPRISE_USER, schema_documents, user_schema
@@ -71,7 +73,10 @@ async def bulk_body(request: Request, svc: ServicesDep) -> Any:
 
 
 BulkBody = Annotated[Any, Depends(bulk_body)]
+
+
 UserBody = Annotated[Any, Depends(json_body)]
+WRITE = [require("ups", "write"), user_attributes(provisioning=True)]
 
 
 def _root(request: Request, dialect: Dialect) -> str:
@@ -125,13 +130,13 @@ def ups_router(dialect: Dialect) -> APIRouter:
             response.background = BackgroundTask(svc.wake_worker)
         return response
 
-    @router.post("/Users", status_code=201)
+    @router.post("/Users", status_code=201, dependencies=WRITE)
     def create(
         request: Request, company: UpsCompany, conn: WriteConn, body: UserBody, svc: ServicesDep
     ) -> Response:
         return users_request(request, company, conn, svc, "POST", None, body, 201)
 
-    @router.put("/Users/{user_id}")
+    @router.put("/Users/{user_id}", dependencies=WRITE)
     def replace(
         user_id: str,
         request: Request,
@@ -142,7 +147,7 @@ def ups_router(dialect: Dialect) -> APIRouter:
     ) -> Response:
         return users_request(request, company, conn, svc, "PUT", user_id, body, 200)
 
-    @router.patch("/Users/{user_id}")
+    @router.patch("/Users/{user_id}", dependencies=WRITE)
     def patch(
         user_id: str,
         request: Request,
@@ -153,16 +158,23 @@ def ups_router(dialect: Dialect) -> APIRouter:
     ) -> Response:
         return users_request(request, company, conn, svc, "PATCH", user_id, body, 200)
 
-    @router.delete("/Users/{user_id}", status_code=204)
+    @router.delete("/Users/{user_id}", status_code=204, dependencies=[require("ups", "delete")])
     def delete(user_id: str, company: UpsCompany, conn: WriteConn, svc: ServicesDep) -> Response:
         user_service.delete_user(conn, company, user_id, clock=svc.clock)
         return Response(status_code=204)
 
-    @router.post("/Bulk", status_code=202)
+    @router.post("/Bulk", status_code=202, dependencies=[require("ups", "bulk")])
     def submit(
-        request: Request, company: UpsCompany, conn: WriteConn, body: BulkBody, svc: ServicesDep
+        request: Request,
+        company: UpsCompany,
+        conn: WriteConn,
+        body: BulkBody,
+        svc: ServicesDep,
+        principal: PrincipalDep,
     ) -> Response:
         parsed = bulk.parse_bulk_request(body, max_operations=svc.settings.bulk_max_operations)
+        for operation in parsed.operations:  # every operation's scopes, before any is stored
+            check_bulk_operation(principal, operation.method, operation.data)
         provision_id = service.submit(
             conn,
             company,
@@ -181,7 +193,7 @@ def ups_router(dialect: Dialect) -> APIRouter:
             background=BackgroundTask(svc.wake_worker),
         )
 
-    @router.get("/provisions/{provision_id}/status")
+    @router.get("/provisions/{provision_id}/status", dependencies=[require("ups", "status")])
     def status(
         provision_id: str, request: Request, company: UpsCompany, conn: ReadConn
     ) -> Response:
@@ -214,27 +226,28 @@ def ups_router(dialect: Dialect) -> APIRouter:
 
 def _discovery(router: APIRouter, dialect: Dialect) -> None:
     """The UPS discovery routes (§3.1, §3.7) on ``router``."""
+    provision_read = [require("ups", "discovery")]
 
-    @router.get("/ServiceProviderConfig")
+    @router.get("/ServiceProviderConfig", dependencies=[require("ups", "config")])
     def spc(request: Request, _company: UpsCompany, svc: ServicesDep) -> Response:
         return ScimResponse(service_provider_config(svc.settings, dialect, _root(request, dialect)))
 
-    @router.get("/ResourceTypes")
+    @router.get("/ResourceTypes", dependencies=provision_read)
     def resource_types(request: Request, _company: UpsCompany) -> Response:
         return ScimResponse([_user_type(_root(request, dialect))])  # a bare array (§3.7)
 
-    @router.get("/ResourceTypes/{name}")
+    @router.get("/ResourceTypes/{name}", dependencies=provision_read)
     def one_resource_type(name: str, request: Request, _company: UpsCompany) -> Response:
         if name.lower() != "user":
             raise NotFound(f"resource type {name} not found")
         return ScimResponse(_user_type(_root(request, dialect)))
 
-    @router.get("/Schemas")
+    @router.get("/Schemas", dependencies=provision_read)
     def all_schemas(request: Request, _company: UpsCompany) -> Response:
         items = _schemas(_root(request, dialect))
         return ScimResponse(list_response(items, total=len(items), start_index=1))
 
-    @router.get("/Schemas/{urn}")
+    @router.get("/Schemas/{urn}", dependencies=provision_read)
     def one_schema(urn: str, request: Request, _company: UpsCompany) -> Response:
         for item in _schemas(_root(request, dialect)):
             if item["id"].lower() == urn.lower():

@@ -30,6 +30,7 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from concur_scim.api.deps import ReadConn, ServicesDep, WriteConn
+from concur_scim.api.scopes import require
 from concur_scim.scim.datetimes import format_datetime
 from concur_scim.scim.errors import (
     Forbidden,
@@ -113,6 +114,8 @@ async def authenticate(request: Request, svc: ServicesDep) -> str:
 
 
 V1Company = Annotated[str, Depends(authenticate)]
+V1_READ = [require("user_v1", "read", auth=authenticate)]
+V1_WRITE = [require("user_v1", "write", auth=authenticate)]
 
 
 async def xml_body(request: Request, svc: ServicesDep) -> bytes:
@@ -160,7 +163,7 @@ def user_v1_router() -> APIRouter:
     """The User v1.0 routes with the legacy error shape."""
     router = APIRouter(route_class=LegacyRoute)
 
-    @router.post(f"{PREFIX}/users")
+    @router.post(f"{PREFIX}/users", dependencies=V1_WRITE)
     def post_users(company: V1Company, raw: XmlBody, svc: ServicesDep, conn: WriteConn) -> Response:
         settings = svc.settings
         records = _parse(
@@ -179,7 +182,7 @@ def user_v1_router() -> APIRouter:
         content = xml_out.batch_result(outcomes, settings.user_v1_details_element)
         return Response(content, 200, media_type=XML)  # 200 even if every record failed
 
-    @router.get(f"{PREFIX}/user")
+    @router.get(f"{PREFIX}/user", dependencies=V1_READ)
     def get_user(
         request: Request, company: V1Company, svc: ServicesDep, conn: ReadConn
     ) -> Response:
@@ -197,13 +200,15 @@ def user_v1_router() -> APIRouter:
             return Response(json.dumps(fields), 200, media_type="application/json")
         return Response(xml_out.user_profile(fields), 200, media_type=XML)
 
-    @router.get(f"{PREFIX}/formfields")
+    @router.get(
+        f"{PREFIX}/formfields", dependencies=[require("user_v1", "config", auth=authenticate)]
+    )
     def form_fields(company: V1Company, svc: ServicesDep) -> Response:
         del company  # authentication only: the form comes from configuration
         content = xml_out.form_fields(employee_form(svc.settings.user_v1_form))
         return Response(content, 200, media_type=XML)
 
-    @router.post(f"{PREFIX}/users/password")
+    @router.post(f"{PREFIX}/users/password", dependencies=V1_WRITE)
     def post_passwords(
         company: V1Company, raw: XmlBody, svc: ServicesDep, conn: ReadConn
     ) -> Response:
@@ -215,7 +220,7 @@ def user_v1_router() -> APIRouter:
         outcomes = service.set_passwords(conn, company, pairs)
         return Response(xml_out.password_result(outcomes), 200, media_type=XML)
 
-    @router.get("/api/v3.0/common/users")
+    @router.get("/api/v3.0/common/users", dependencies=V1_READ)
     def list_v3_users(request: Request, company: V1Company, conn: ReadConn) -> Response:
         params = {k.lower(): v for k, v in request.query_params.items()}
         offset = _integer(params.get("offset"), 0, 0, None, "offset")

@@ -27,6 +27,7 @@ from starlette.responses import Response
 
 from concur_scim.api.deps import CompanyDep, ReadConn
 from concur_scim.api.responses import ScimResponse, list_response
+from concur_scim.api.scopes import require
 from concur_scim.scim.datetimes import format_datetime
 from concur_scim.scim.errors import InternalError, InvalidValue, ScimError, Unauthorized
 from concur_scim.scim.filter import parse_filter
@@ -128,8 +129,12 @@ def _spend_resource(view: ExtensionView, root: str) -> dict[str, Any]:
 
 def views_router() -> APIRouter:
     """The spend and travel read routes, each API with its own error shape."""
-    spend = APIRouter(route_class=_route_class(spend_error_response))
-    travel = APIRouter(route_class=_route_class(travel_error_response))
+    spend = APIRouter(
+        route_class=_route_class(spend_error_response), dependencies=[require("spend", "read")]
+    )
+    travel = APIRouter(
+        route_class=_route_class(travel_error_response), dependencies=[require("travel", "read")]
+    )
 
     @spend.get(f"{SPEND_PREFIX}/Users")
     def list_spend_users(request: Request, company: CompanyDep, conn: ReadConn) -> Response:
