@@ -70,12 +70,15 @@ def test_company_add_then_token_works(database_url: str) -> None:
             "--company",
             company["company_id"],
             "--scopes",
-            "identity.user.core.read",
+            "identity.user.core.read,identity.user.coreenterprise.writeonly",
         )
     )
     claims = jwt.decode(minted["access_token"], options={"verify_signature": False})
     assert claims["sub"] == company["company_id"]
-    assert claims["concur.scopes"] == ["identity.user.core.read"]
+    assert claims["concur.scopes"] == [
+        "identity.user.core.read",
+        "identity.user.coreenterprise.writeonly",
+    ]
     assert minted["expires_in"] == "3600"
     with serving(database_url) as api:
         assert users_status(api, minted["access_token"]) == 200
