@@ -325,6 +325,62 @@ def test_external_id_needs_its_scope(client: TestClient, tokens: Tokens) -> None
     assert client.get(f"/scim/v2/Users/{user_id}", headers=reader).json()["externalId"] == "ext-1"
 
 
+def test_reads_show_what_the_read_scopes_cover(client: TestClient, tokens: Tokens) -> None:
+    """§7: sensitive core attributes need coresensitive.read, the enterprise extension and
+    entitlements enterprise.read; a token with core.read alone sees the rest."""
+    enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    created = client.post(
+        "/scim/v2/Users",
+        json=user_body(
+            **{enterprise: {"employeeNumber": "E-77"}}, entitlements=[{"value": "Expense"}]
+        ),
+        headers=bearer(tokens.static(None)),
+    )
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+    assert "emails" in created.json()  # a write echoes what it wrote
+    core = client.get(f"/scim/v2/Users/{user_id}", headers=bearer(tokens.jwt([CORE_READ]))).json()
+    assert core["userName"] == created.json()["userName"]
+    for hidden in ("emails", enterprise, "entitlements"):
+        assert hidden not in core, hidden
+    listed = client.get(
+        "/scim/v2/Users",
+        params={"filter": f'id eq "{user_id}"'},
+        headers=bearer(tokens.jwt([CORE_READ])),
+    ).json()["Resources"][0]
+    assert "emails" not in listed
+    assert enterprise not in listed
+    full = tokens.jwt(
+        [CORE_READ, "identity.user.coresensitive.read", "identity.user.enterprise.read"]
+    )
+    everything = client.get(f"/scim/v2/Users/{user_id}", headers=bearer(full)).json()
+    assert everything["emails"] == created.json()["emails"]
+    assert everything[enterprise]["employeeNumber"] == "E-77"
+    assert everything["entitlements"] == [{"value": "Expense"}]
+
+
+def test_sap_user_uuid_needs_its_scope(client: TestClient, tokens: Tokens) -> None:
+    """Writing the SAP extension (userUuid, §6.3) needs identity.user.sap.writeonly."""
+    sap = "urn:ietf:params:scim:schemas:extension:sap:2.0:User"
+    body = user_body(**{sap: {"userUuid": "5f1c1d2e-0000-4000-8000-000000000001"}})
+    writer = tokens.jwt([CORE_WRITE])
+    refused_for(
+        client.post("/scim/v2/Users", json=body, headers=bearer(writer)),
+        "identity.user.sap.writeonly",
+    )
+    created = client.post(
+        "/scim/v2/Users",
+        json=body,
+        headers=bearer(tokens.jwt([CORE_WRITE, "identity.user.sap.writeonly"])),
+    )
+    assert created.status_code == 201, created.text
+    path = patch({"op": "replace", "path": f"{sap}:userUuid", "value": "other"})
+    refused_for(
+        client.patch(f"/scim/v2/Users/{created.json()['id']}", json=path, headers=bearer(writer)),
+        "identity.user.sap.writeonly",
+    )
+
+
 def test_emails_verified_without_its_scope_is_silently_kept(
     client: TestClient, tokens: Tokens
 ) -> None:
@@ -357,7 +413,8 @@ def test_emails_verified_without_its_scope_is_silently_kept(
     for method, url, data in writes:
         response = client.request(method, url, json=data, headers=bearer(writer))
         assert response.status_code == 200, response.text
-        stored = client.get(f"/scim/v2/Users/{user_id}", headers=bearer(writer)).json()
+        reader = bearer(tokens.jwt([CORE_READ, "identity.user.coresensitive.read"]))
+        stored = client.get(f"/scim/v2/Users/{user_id}", headers=reader).json()
         assert stored["emails"][0]["value"] == email
         assert "verified" not in stored["emails"][0], stored
 

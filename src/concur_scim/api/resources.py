@@ -26,7 +26,7 @@ from concur_scim.api.params import (
 )
 from concur_scim.api.render import location, render
 from concur_scim.api.responses import ScimResponse, list_response
-from concur_scim.api.scopes import require, user_attributes
+from concur_scim.api.scopes import hide_unreadable, require, user_attributes
 from concur_scim.scim.projection import Projection
 from concur_scim.scim.registry import ResourceSchema, group_schema, user_schema
 from concur_scim.services import groups as group_service
@@ -102,11 +102,19 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         record: ResourceRecord,
         projection: Projection,
         status: int = 200,
+        *,
+        reading: bool = False,
     ) -> Response:
         if projection.includes(resource, kind.derived):
             record = kind.attach(conn, [record])[0]
-        body = projection.apply(show(record, base_url(request, dialect)), resource)
+        shown = show(record, base_url(request, dialect))
+        body = projection.apply(readable(shown, request) if reading else shown, resource)
         return ScimResponse(body, status_code=status, headers={"ETag": record.etag})
+
+    def readable(body: dict[str, Any], request: Request) -> dict[str, Any]:
+        # A read shows a user only as far as the token's read scopes go (§7); a write's echo
+        # is the written resource, as Concur answers a write-only provisioning token.
+        return hide_unreadable(body, request.state.principal) if kind is USERS else body
 
     def show(record: ResourceRecord, root: str) -> dict[str, Any]:
         return render(
@@ -124,7 +132,9 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         if records and parsed.projection.includes(resource, kind.derived):
             records = kind.attach(conn, records)
         root = base_url(request, dialect)
-        items = [parsed.projection.apply(show(r, root), resource) for r in records]
+        items = [
+            parsed.projection.apply(readable(show(r, root), request), resource) for r in records
+        ]
         cursor = encode_cursor(page.next_seq) if page.next_seq is not None else None
         body = list_response(
             items, total=page.total, start_index=parsed.start_index, next_cursor=cursor
@@ -171,7 +181,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         if_none_match = request.headers.get("if-none-match")
         if if_none_match and _matches(record, if_none_match):
             return Response(status_code=304, headers={"ETag": record.etag})
-        return one(conn, request, record, projection_of(request))
+        return one(conn, request, record, projection_of(request), reading=True)
 
     @router.put("/{resource_id}", dependencies=write)
     def replace(

@@ -6,10 +6,15 @@ after authentication and before the body is read, and a missing scope is
 :class:`~concur_scim.scim.errors.Forbidden` (403) naming it. A principal whose ``scopes`` is
 None (``CONCUR_SCIM_BEARER_TOKEN``, static tokens stored without scopes) holds every scope.
 
+User reads (:func:`hide_unreadable`) leave out what the token's read scopes do not cover:
+sensitive core attributes, the enterprise and the SAP extensions (§7's scope table).
+
 Attribute rules, applied to a write body by :func:`check_user_write` where the route knows
 the principal:
 
 - a body that writes ``externalId`` needs ``identity.user.externalID.writeonly``, or 403;
+- a body that writes the SAP extension (``userUuid``, §6.3) needs
+  ``identity.user.sap.writeonly``, or 403;
 - ``emails.verified`` is server-set in every dialect (scim/validation.py drops a client's
   value); without ``identity.user.emails.verified.writeonly`` a PATCH operation whose path
   targets it is made a no-op too, so the write is silently ignored as Concur does (§9
@@ -39,8 +44,13 @@ from concur_scim.services.extensions import DOWNSTREAM_URNS
 PROVISION_WRITE = "user.provision.write"
 PROVISION_READ = "user.provision.read"
 CORE_READ = "identity.user.core.read"
+SENSITIVE_READ = "identity.user.coresensitive.read"
+ENTERPRISE_READ = "identity.user.enterprise.read"
+SAP_READ = "identity.user.sap.read"
 CORE_WRITE = "identity.user.coreenterprise.writeonly"
 EXTERNAL_ID_WRITE = "identity.user.externalID.writeonly"
+SAP_WRITE = "identity.user.sap.writeonly"
+SAP_USER = "urn:ietf:params:scim:schemas:extension:sap:2.0:user"
 VERIFIED_WRITE = "identity.user.emails.verified.writeonly"
 USER_DELETE = "identity.user.delete"
 SPEND_READ = "spend.user.general.read"
@@ -143,6 +153,31 @@ def user_attributes(*, provisioning: bool = False) -> Any:
     return Depends(check_user_attributes)
 
 
+# §7: what a user read shows only to a token holding the scope (top-level names as rendered).
+_SENSITIVE = ("addresses", "emails", "phoneNumbers", "dateOfBirth", "emergencyContacts")
+_ENTERPRISE = ("entitlements", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+_SAP = ("urn:ietf:params:scim:schemas:extension:sap:2.0:User",)
+
+
+def hide_unreadable(body: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """``body`` (a user as a read renders it) without what ``principal`` may not read (§7):
+    addresses, emails, phones, birth date and emergency contacts need
+    ``identity.user.coresensitive.read``; the enterprise extension and entitlements
+    ``identity.user.enterprise.read``; the SAP extension ``identity.user.sap.read``.
+    Changed in place and returned."""
+    if principal.scopes is None:
+        return body
+    for scope, names in (
+        (SENSITIVE_READ, _SENSITIVE),
+        (ENTERPRISE_READ, _ENTERPRISE),
+        (SAP_READ, _SAP),
+    ):
+        if not principal.has_scope(scope):
+            for name in names:
+                body.pop(name, None)
+    return body
+
+
 def enforce(principal: Principal, need: Need) -> None:
     """Raises Forbidden (403) naming the scope ``principal`` lacks for ``need``."""
     missing = need.missing(principal)
@@ -154,7 +189,8 @@ def check_user_write(
     principal: Principal, method: str, body: Any, *, provisioning: bool = False
 ) -> None:
     """Raises Forbidden (403) when a user write ``body`` sets an attribute whose scope the
-    principal lacks: ``externalId`` always, extension data of spend, payroll and travel when
+    principal lacks: ``externalId`` and the SAP extension always, extension data of spend,
+    payroll and travel when
     ``provisioning`` (User Provisioning, §3.1). ``method`` is POST, PUT or PATCH.
     """
     if principal.scopes is None:
@@ -162,6 +198,8 @@ def check_user_write(
     names = set(_written(method, body))
     if "externalid" in names:
         enforce(principal, Need(all_of=(EXTERNAL_ID_WRITE,)))
+    if any(n.startswith(SAP_USER) for n in names):
+        enforce(principal, Need(all_of=(SAP_WRITE,)))  # userUuid (§6.3)
     downstream = tuple(urn.lower() for urn in DOWNSTREAM_URNS)
     if provisioning and any(n.startswith(downstream) for n in names):
         enforce(principal, Need(all_of=(SPEND_WRITE,)))
