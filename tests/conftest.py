@@ -16,22 +16,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, select
 from support.pgcluster import running_cluster
+from support.sql import DATA_TABLES
 
 from concur_scim.app import create_app
 from concur_scim.config import Settings
 from concur_scim.store.db import create_db_engine
 from concur_scim.store.migrate import upgrade
 from concur_scim.store.tables import (
-    group_members,
-    groups,
-    provision_operations,
-    provision_results,
     provisions,
-    request_log,
-    role_groups,
-    role_members,
-    user_extensions,
-    users,
 )
 
 TOKEN = "test-token"
@@ -87,19 +79,7 @@ def client(session_client: TestClient, engine: Engine) -> Iterator[TestClient]:
     yield session_client
     _wait_for_provisioning(engine)
     with engine.begin() as conn:
-        tables = (
-            request_log,
-            provision_results,
-            provision_operations,
-            provisions,
-            user_extensions,
-            role_members,
-            role_groups,
-            group_members,
-            groups,
-            users,
-        )
-        for table in tables:
+        for table in DATA_TABLES:
             conn.execute(delete(table))
 
 

@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from support.databases import temporary_database
 from support.factories import CORE_GROUP, group_body, patch, user_body
 from support.isolation import (
     CORE_USER_URN,
@@ -50,7 +51,6 @@ from support.ups import (
     PATCH_OP,
     UPS,
     bulk_body,
-    fresh_database,
     full_user,
     identity,
     operation,
@@ -533,8 +533,7 @@ def route_id(route: tuple[str, str]) -> str:
 def ctx(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ctx]:
     """An application on a database of its own holding companies A and B, B's data in
     every dialect, and B's baseline read with B's token."""
-    name = f"isolation_{uuid.uuid4().hex[:10]}"
-    with fresh_database(database_url, name, tmp_path_factory.mktemp("isolation")) as url:
+    with temporary_database(database_url, tmp_path_factory.mktemp("isolation")) as url:
         app = create_app(Settings(database_url=url, max_payload_bytes=262_144))
         with TestClient(app, raise_server_exceptions=False) as running:
             company_a, company_b = str(uuid.uuid4()), str(uuid.uuid4())

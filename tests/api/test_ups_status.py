@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from support.databases import temporary_database
 from support.ups import (
     APPROVER_LIMIT,
     CORE,
@@ -23,7 +24,6 @@ from support.ups import (
     SPEND_USER,
     STATUS_TIME,
     UPS,
-    fresh_database,
     identity,
     operation,
     results,
@@ -175,7 +175,7 @@ def idle_app(settings: Settings, tmp_path: Path) -> Iterator[tuple[TestClient, E
     """An app with no embedded worker, on a database of its own (so no other worker runs)."""
     assert settings.bearer_token is not None
     token = settings.bearer_token.get_secret_value()
-    with fresh_database(settings.database_url, "concur_scim_ups_idle", tmp_path) as url:
+    with temporary_database(settings.database_url, tmp_path) as url:
         idle = Settings(database_url=url, bearer_token=token, embedded_worker=False)
         engine = create_db_engine(url)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}

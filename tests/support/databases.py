@@ -9,6 +9,8 @@ session's PostgreSQL cluster.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -19,16 +21,35 @@ from concur_scim.store.migrate import upgrade
 
 def fresh_database(backend: str, tmp_path: Path, pg_url: str | None) -> str:
     """The URL of a new, migrated database on ``backend`` (``sqlite`` or ``postgresql``)."""
+    name = f"isolated_{uuid.uuid4().hex[:12]}"
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
+        url = f"sqlite:///{tmp_path / f'{name}.db'}"
     else:
         assert pg_url is not None
-        base = make_url(pg_url)
-        name = f"isolated_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(
-            host=base.host, port=base.port, user=base.username, dbname="postgres", autocommit=True
-        ) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = base.set(database=name).render_as_string(hide_password=False)
+        _admin(pg_url, f'CREATE DATABASE "{name}"')
+        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     return url
+
+
+@contextmanager
+def temporary_database(url: str, directory: Path) -> Iterator[str]:
+    """A new, migrated database beside ``url`` (the same PostgreSQL server, or a new SQLite
+    file in ``directory``); a PostgreSQL one is dropped afterwards."""
+    backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+    fresh = fresh_database(backend, directory, None if backend == "sqlite" else url)
+    try:
+        yield fresh
+    finally:
+        if backend == "postgresql":
+            name = make_url(fresh).database
+            _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(url: str, statement: str) -> None:
+    """Run ``statement`` on the ``postgres`` database of the server ``url`` names."""
+    base = make_url(url)
+    with psycopg.connect(
+        host=base.host, port=base.port, user=base.username, dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(statement)

@@ -12,8 +12,34 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
-from concur_scim.store.tables import users
+from concur_scim.store.tables import (
+    group_members,
+    groups,
+    provision_operations,
+    provision_results,
+    provisions,
+    request_log,
+    role_groups,
+    role_members,
+    user_extensions,
+    users,
+)
 from concur_scim.worker import THREAD_NAME as WORKER_THREAD
+
+# The tables tests write rows to, children before parents (so deleting in this order never
+# trips a foreign key). Companies and credentials are left to the tests that make them.
+DATA_TABLES = (
+    request_log,
+    provision_results,
+    provision_operations,
+    provisions,
+    user_extensions,
+    role_members,
+    role_groups,
+    group_members,
+    groups,
+    users,
+)
 
 
 @contextmanager

@@ -9,31 +9,21 @@ id or a ``"bulkId:<id>"`` string).
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete, func, make_url, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
-from concur_scim.store.migrate import upgrade
 from concur_scim.store.tables import (
     companies,
-    group_members,
-    groups,
     provision_operations,
     provision_results,
     provisions,
-    request_log,
-    role_groups,
-    role_members,
-    user_extensions,
     users,
 )
+from support.sql import DATA_TABLES
 
 UPS = "/profile/v4"
 LEGACY_UPS = "/provisioning/v4"
@@ -287,45 +277,11 @@ def counts(engine: Engine) -> tuple[int, int, int]:
 def delete_company_rows(engine: Engine, company_id: str, default_company: str) -> None:
     """Delete every row of ``company_id`` (the company too); ``default_company`` is the
     default again afterwards."""
-    tables = (
-        request_log,
-        provision_operations,
-        provisions,
-        user_extensions,
-        role_members,
-        role_groups,
-        group_members,
-        groups,
-        users,
-    )
     with engine.begin() as conn:
         mine = select(provisions.c.id).where(provisions.c.company_id == company_id)
         conn.execute(delete(provision_results).where(provision_results.c.provision_id.in_(mine)))
-        for table in tables:
-            conn.execute(delete(table).where(table.c.company_id == company_id))
+        for table in DATA_TABLES:
+            if table is not provision_results:  # it has no company_id: done just above
+                conn.execute(delete(table).where(table.c.company_id == company_id))
         conn.execute(delete(companies).where(companies.c.id == company_id))
         conn.execute(update(companies).values(is_default=companies.c.id == default_company))
-
-
-@contextlib.contextmanager
-def fresh_database(url: str, name: str, directory: Path) -> Iterator[str]:
-    """A new, migrated database beside ``url`` (same PostgreSQL server, or a new SQLite file
-    in ``directory``), dropped afterwards on PostgreSQL."""
-    if url.startswith("sqlite"):
-        fresh = f"sqlite:///{directory / f'{name}.db'}"
-        upgrade(fresh)
-        yield fresh
-        return
-    parsed = make_url(url)
-    admin = parsed.set(drivername="postgresql", database="postgres")
-    dsn = admin.render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    fresh = parsed.set(database=name).render_as_string(hide_password=False)
-    upgrade(fresh)
-    try:
-        yield fresh
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
