@@ -89,12 +89,15 @@ async def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-async def authenticate(request: Request, svc: ServicesDep) -> str:
+def authenticate(request: Request, svc: ServicesDep) -> str:
     """The caller's company id from ``Authorization: Bearer <token>`` (RFC 6750 §2.1).
 
     Raises Unauthorized (401, ``WWW-Authenticate: Bearer``) when the header is missing,
     malformed or carries an unknown token, and TooManyRequests (429) when the company's
     request rate is over ``CONCUR_SCIM_RATE_LIMIT_PER_SECOND`` (api/rate_limit.py).
+
+    A plain function, so FastAPI runs it in its threadpool: verifying a stored static token or
+    a first-seen company reads the database, which must not block the event loop.
     """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

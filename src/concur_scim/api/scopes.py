@@ -30,7 +30,7 @@ The choices where §7 is silent are listed in docs/concur-compatibility.md ("Sco
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +120,7 @@ BULK_OPERATIONS: dict[str, Need] = {
 
 _VERIFIED_PATH = re.compile(r"^emails(\[.*\])?\.verified$")
 
-Authenticator = Callable[..., Coroutine[Any, Any, str]]
+Authenticator = Callable[..., str]
 
 
 def require(family: str, action: str, *, auth: Authenticator = authenticate) -> Any:

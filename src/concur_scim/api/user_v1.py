@@ -99,7 +99,7 @@ class LegacyRoute(APIRoute):
         return shaped
 
 
-async def authenticate(request: Request, svc: ServicesDep) -> str:
+def authenticate(request: Request, svc: ServicesDep) -> str:
     """The caller's company from ``Authorization: OAuth|Bearer <token>`` (§2.2, §2.4)."""
     header = request.headers.get("authorization")
     if header is None or not header.strip():
