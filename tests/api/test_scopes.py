@@ -11,6 +11,7 @@ them). A route missing from the table fails ``test_route_enforces_its_scopes``
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -357,6 +358,36 @@ def test_reads_show_what_the_read_scopes_cover(client: TestClient, tokens: Token
     assert everything["emails"] == created.json()["emails"]
     assert everything[enterprise]["employeeNumber"] == "E-77"
     assert everything["entitlements"] == [{"value": "Expense"}]
+
+
+def test_put_without_the_external_id_scope_keeps_it(client: TestClient, tokens: Tokens) -> None:
+    """A PUT may not clear externalId either: without identity.user.externalID.writeonly the
+    stored value stays, through /scim/v2, UPS /Users and a UPS /Bulk PUT."""
+    owner = bearer(tokens.static(None))
+    writer = tokens.jwt([CORE_WRITE, PROVISION_WRITE])
+    for url, root in (("/scim/v2/Users", "/scim/v2"), (f"{UPS}/Users", UPS), ("bulk", UPS)):
+        body, kept = identity(), f"keep-{url}"
+        created = client.post(f"{IDV4}/Users", json={**body, "externalId": kept}, headers=owner)
+        assert created.status_code == 200, created.text
+        user_id = created.json()["id"]
+        replacement = {**body, "nickName": "Replaced"}
+        if url == "bulk":
+            bulk = bulk_body([operation("PUT", f"/Users/{user_id}", replacement)])
+            accepted = client.post(f"{root}/Bulk", json=bulk, headers=bearer(writer))
+            assert accepted.status_code == 202, accepted.text
+            status_url = accepted.json()["meta"]["location"]
+            deadline = time.monotonic() + 120
+            while not client.get(status_url, headers=owner).json()["status"]["completed"]:
+                assert time.monotonic() < deadline, "the Bulk PUT did not complete"
+                time.sleep(0.05)
+            done = client.get(status_url, params={"attributes": "operations"}, headers=owner)
+            assert done.json()["operations"][0]["status"]["code"] == "200", done.text
+        else:
+            put = client.put(f"{url}/{user_id}", json=replacement, headers=bearer(writer))
+            assert put.status_code == 200, put.text
+        stored = client.get(f"{IDV4}/Users/{user_id}", headers=owner).json()
+        assert stored["nickName"] == "Replaced", url
+        assert stored["externalId"] == kept, url
 
 
 def test_sap_user_uuid_needs_its_scope(client: TestClient, tokens: Tokens) -> None:

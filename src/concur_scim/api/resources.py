@@ -26,7 +26,7 @@ from concur_scim.api.params import (
 )
 from concur_scim.api.render import location, render
 from concur_scim.api.responses import ScimResponse, list_response
-from concur_scim.api.scopes import hide_unreadable, require, user_attributes
+from concur_scim.api.scopes import hide_unreadable, keep_external_id, require, user_attributes
 from concur_scim.scim.projection import Projection
 from concur_scim.scim.registry import ResourceSchema, group_schema, user_schema
 from concur_scim.services import groups as group_service
@@ -108,13 +108,8 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         if projection.includes(resource, kind.derived):
             record = kind.attach(conn, [record])[0]
         shown = show(record, base_url(request, dialect))
-        body = projection.apply(readable(shown, request) if reading else shown, resource)
+        body = projection.apply(_readable(kind, shown, request) if reading else shown, resource)
         return ScimResponse(body, status_code=status, headers={"ETag": record.etag})
-
-    def readable(body: dict[str, Any], request: Request) -> dict[str, Any]:
-        # A read shows a user only as far as the token's read scopes go (§7); a write's echo
-        # is the written resource, as Concur answers a write-only provisioning token.
-        return hide_unreadable(body, request.state.principal) if kind is USERS else body
 
     def show(record: ResourceRecord, root: str) -> dict[str, Any]:
         return render(
@@ -133,7 +128,8 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             records = kind.attach(conn, records)
         root = base_url(request, dialect)
         items = [
-            parsed.projection.apply(readable(show(r, root), request), resource) for r in records
+            parsed.projection.apply(_readable(kind, show(r, root), request), resource)
+            for r in records
         ]
         cursor = encode_cursor(page.next_seq) if page.next_seq is not None else None
         body = list_response(
@@ -192,6 +188,8 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         body: BodyDep,
         svc: ServicesDep,
     ) -> Response:
+        if kind is USERS:
+            keep_external_id(request.state.principal, conn, company, resource_id, body)
         record = kind.replace(
             conn,
             company,
@@ -239,6 +237,12 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         return Response(status_code=204)
 
     return router
+
+
+def _readable(kind: ResourceKind, body: dict[str, Any], request: Request) -> dict[str, Any]:
+    """A read shows a user only as far as the token's read scopes go (reference §7); a
+    write's echo is the written resource, as Concur answers a write-only provisioning token."""
+    return hide_unreadable(body, request.state.principal) if kind is USERS else body
 
 
 def _matches(record: ResourceRecord, if_none_match: str) -> bool:

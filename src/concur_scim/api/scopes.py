@@ -13,6 +13,7 @@ Attribute rules, applied to a write body by :func:`check_user_write` where the r
 the principal:
 
 - a body that writes ``externalId`` needs ``identity.user.externalID.writeonly``, or 403;
+  a PUT without that scope keeps the stored value (:func:`keep_external_id`);
 - a body that writes the SAP extension (``userUuid``, §6.3) needs
   ``identity.user.sap.writeonly``, or 403;
 - ``emails.verified`` is server-set in every dialect (scim/validation.py drops a client's
@@ -35,11 +36,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Request
+from sqlalchemy import Connection
 
 from concur_scim.api.deps import BodyDep, Principal, PrincipalDep, authenticate
 from concur_scim.scim.errors import Forbidden
 from concur_scim.scim.registry import CORE_USER
 from concur_scim.services.extensions import DOWNSTREAM_URNS
+from concur_scim.store import users as user_store
 
 PROVISION_WRITE = "user.provision.write"
 PROVISION_READ = "user.provision.read"
@@ -176,6 +179,21 @@ def hide_unreadable(body: dict[str, Any], principal: Principal) -> dict[str, Any
             for name in names:
                 body.pop(name, None)
     return body
+
+
+def keep_external_id(
+    principal: Principal, conn: Connection, company_id: str, user_id: str, body: Any
+) -> None:
+    """A PUT from a token without ``identity.user.externalID.writeonly`` keeps the stored
+    ``externalId`` (in place: the body gets the stored value, or none): the token may not
+    write it (§7), and a full replacement must not clear it either. A body that names
+    ``externalId`` was already refused by :func:`check_user_write`; an unknown user is left
+    for the write itself to report."""
+    if principal.has_scope(EXTERNAL_ID_WRITE) or not isinstance(body, dict):
+        return
+    stored = user_store.get_user(conn, company_id, user_id)
+    if stored is not None and "externalId" in stored.doc:
+        body["externalId"] = stored.doc["externalId"]
 
 
 def enforce(principal: Principal, need: Need) -> None:

@@ -42,7 +42,12 @@ from concur_scim.api.params import _int
 from concur_scim.api.provision_status import render_status, status_url
 from concur_scim.api.render import render
 from concur_scim.api.responses import ScimResponse, list_response
-from concur_scim.api.scopes import check_bulk_operation, require, user_attributes
+from concur_scim.api.scopes import (
+    check_bulk_operation,
+    keep_external_id,
+    require,
+    user_attributes,
+)
 from concur_scim.scim.errors import InvalidValue, NotFound
 from concur_scim.scim.provision_schemas import PROVISION_SCHEMAS
 from concur_scim.scim.registry import ENTERPRISE_USER, schema_documents, user_schema
@@ -115,6 +120,8 @@ def ups_router(dialect: Dialect) -> APIRouter:
         body: Any,
         status: int,
     ) -> Response:
+        if method == "PUT" and user_id is not None:
+            keep_external_id(request.state.principal, conn, company, user_id, body)
         operation = bulk.user_operation(body, method, user_id)
         outcome, provision_id = service.provision_user(
             conn,
@@ -175,6 +182,9 @@ def ups_router(dialect: Dialect) -> APIRouter:
         parsed = bulk.parse_bulk_request(body, max_operations=svc.settings.bulk_max_operations)
         for operation in parsed.operations:  # every operation's scopes, before any is stored
             check_bulk_operation(principal, operation.method, operation.data)
+            if operation.method == "PUT":
+                target = operation.path.rpartition("/")[2]
+                keep_external_id(principal, conn, company, target, operation.data)
         provision_id = service.submit(
             conn,
             company,
