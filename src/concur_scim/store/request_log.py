@@ -81,14 +81,3 @@ def prune_requests(conn: Connection, company_id: str, keep: int) -> int:
         )
     )
     return int(result.rowcount or 0)
-
-
-def recent_requests(conn: Connection, company_id: str, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest ``limit`` rows of ``company_id``, newest first, as plain dicts."""
-    rows = conn.execute(
-        select(request_log)
-        .where(request_log.c.company_id == company_id)
-        .order_by(request_log.c.seq.desc())
-        .limit(limit)
-    ).mappings()
-    return [dict(row) for row in rows]
