@@ -16,6 +16,9 @@ RUN pip install --no-cache-dir . \
 
 # The embedded default keeps its SQLite file on a volume; compose points this at PostgreSQL.
 ENV CONCUR_SCIM_DATABASE_URL=sqlite:////data/concur-scim.db
+# Serving on every interface needs the public origin as the token issuer (docs/security.md
+# "Tokens"): set it to the URL clients reach the container at.
+ENV CONCUR_SCIM_ISSUER=http://localhost:8000
 VOLUME ["/data"]
 
 USER concur

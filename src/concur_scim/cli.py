@@ -25,6 +25,7 @@ and exits with status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import secrets
@@ -232,11 +233,30 @@ def _credential_command(
     return [f"access_token: {access}", f"expires_in: {int(ACCESS_TOKEN_LIFETIME.total_seconds())}"]
 
 
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) only listens on this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
 def _shown_host(settings: Settings) -> str:
     return "localhost" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
 
 
 def _serve(settings: Settings) -> int:
+    if settings.issuer is None and not _is_loopback(settings.host):
+        # Unset, a token's iss comes from the Host header of the token request; reachable
+        # from other machines, a client could then choose it (docs/security.md "Tokens").
+        print(
+            f"concur-scim: serving on {settings.host} (not loopback) needs CONCUR_SCIM_ISSUER,"
+            " the public origin clients reach this server at (e.g. https://scim.example.com)",
+            file=sys.stderr,
+        )
+        return 2
     status = _migrate(settings)
     if status:
         return status

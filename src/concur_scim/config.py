@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     user_v1_token_login_id: str | None = Field(
         default=None, description="LoginId of the token's own user (GET user without loginID)."
     )
+    unknown_manager: Literal["refuse", "store"] = Field(
+        default="refuse",
+        description=(
+            "A manager.value that is no user of the company, on /scim/v2: refuse (400, as"
+            " the Concur dialects do) or store it unresolved (generic SCIM test tools)."
+        ),
+    )
     request_log_keep: int = Field(
         default=1000,
         ge=0,

@@ -25,6 +25,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from support.factories import patch, user_body
 from support.isolation import app_routes
+from support.tokens import Tokens
 from support.ups import (
     IDV4,
     SPEND_USER,
@@ -38,10 +39,7 @@ from support.ups import (
 
 from concur_scim.app import create_app
 from concur_scim.config import Settings
-from concur_scim.services import credentials
 from concur_scim.services.credentials import SCOPE_CATALOGUE
-from concur_scim.services.signing_keys import mint_access_token
-from concur_scim.store.db import unit_of_work
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 PROVISION_WRITE = "user.provision.write"
@@ -145,40 +143,11 @@ def route_id(route: tuple[str, str]) -> str:
 # ----------------------------------------------------------------------------- tokens
 
 
-@dataclass
-class Tokens:
-    """Mints access tokens of one fresh company on one backend."""
-
-    engine: Engine
-    company_id: str
-
-    def jwt(self, scopes: list[str], *, at: datetime | None = None) -> str:
-        with unit_of_work(self.engine, write=True) as conn:
-            return mint_access_token(
-                conn,
-                issuer="http://testserver",
-                subject=self.company_id,
-                principal_type="company",
-                company_id=self.company_id,
-                scopes=scopes,
-                app_id=None,
-                now=at or datetime.now(UTC),
-            )
-
-    def static(self, scopes: list[str] | None) -> str:
-        with unit_of_work(self.engine, write=True) as conn:
-            return credentials.create_static_token(
-                conn, self.company_id, scopes=scopes, name=None, now=datetime.now(UTC)
-            )
-
-
 @pytest.fixture
 def tokens(client: TestClient, engine: Engine) -> Tokens:
     """A new company's token minter (``client`` first: the database is migrated and clean)."""
     del client
-    with unit_of_work(engine, write=True) as conn:
-        company = credentials.create_company(conn, "Scoped", datetime.now(UTC))
-    return Tokens(engine, company.company_id)
+    return Tokens.for_new_company(engine)
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +272,11 @@ def test_external_id_needs_its_scope(client: TestClient, tokens: Tokens) -> None
     assert plain.status_code == 201, plain.text
     attempts = [
         ("PUT", f"/scim/v2/Users/{user_id}", {**body, "externalId": "ext-2"}),
-        ("PATCH", f"{IDV4}/Users/{user_id}", patch({"op": "replace", "path": "externalId"})),
+        (
+            "PATCH",
+            f"{IDV4}/Users/{user_id}",
+            patch({"op": "replace", "path": "externalId", "value": "ext-2"}),
+        ),
         (
             "PATCH",
             f"/scim/v4/Users/{user_id}",

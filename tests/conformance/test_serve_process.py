@@ -78,3 +78,26 @@ def _check_generated_token(process: subprocess.Popen[bytes], port: int) -> None:
         process.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully, then re-raises the signal it caught.
         assert process.wait(timeout=20) in (0, -signal.SIGTERM)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "scim.example.com"])  # noqa: S104
+def test_serve_beyond_loopback_needs_an_issuer(tmp_path: Path, host: str) -> None:
+    """Without CONCUR_SCIM_ISSUER, `serve --host` other than loopback refuses to start with
+    one clear line (the Host header would otherwise choose a token's iss)."""
+    env = {k: v for k, v in os.environ.items() if k != "CONCUR_SCIM_ISSUER"}
+    database = f"sqlite:///{tmp_path / 'serve.db'}"
+    command = [sys.executable, "-m", "concur_scim.cli", "serve", "--host", host]
+    result = subprocess.run(
+        [*command, "--port", "18402", "--database-url", database],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "CONCUR_SCIM_ISSUER" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "serve.db").exists()  # refused before touching anything

@@ -8,9 +8,14 @@ must be below 500; a SCIM route answers ``application/scim+json`` with a JSON bo
 error body is an RFC 7644 §3.12 Error (``schemas`` holds the Error URN, ``status`` is the
 status code as a string). User v1.0 (``/api/…``) answers its legacy XML or JSON instead.
 
+Every case with a JSON object body is also sent in a hostile variant (:func:`hostile`): a
+member whose number no double holds (``1e999``), a ``NaN`` or ``Infinity`` literal, or a
+case twin of one of its keys. The variant must be refused with a 400 (it is not RFC 8259
+JSON, or it can be read two ways), under the same response contract.
+
 Budget: every operation x 4 examples (2 positive, 2 negative where the document allows a
 negative case), derandomised, on SQLite and on PostgreSQL: 356 requests per backend with the
-89 operations of the app when this budget was set.
+89 operations of the app when this budget was set, plus one hostile variant per JSON body.
 """
 
 from __future__ import annotations
@@ -56,6 +61,21 @@ def _cases(operation: APIOperation[Any, Any, Any, Any]) -> st.SearchStrategy[Any
         operation.as_strategy(GenerationMode.POSITIVE, headers=auth),
         operation.as_strategy(GenerationMode.NEGATIVE, headers=auth),
     )
+
+
+HOSTILE_MEMBERS = ('"count": 1e999', '"startIndex": -1E400', '"x": NaN', '"x": -Infinity')
+
+
+def hostile(body: dict[str, Any], seed: int) -> bytes:
+    """``body`` as JSON text with one hostile member: a non-finite number or non-JSON
+    literal, or (when ``body`` has a key to twin) a copy of a key in another case."""
+    text = json.dumps(body)
+    keys = [k for k in body if k.swapcase() != k and k.swapcase() not in body]
+    if keys and seed % 2:
+        twin = json.dumps({keys[seed % len(keys)].swapcase(): "twin"})[1:-1]
+        return (text[:-1] + (", " if body else "") + twin + "}").encode()
+    member = HOSTILE_MEMBERS[seed % len(HOSTILE_MEMBERS)]
+    return (text[:-1] + (", " if body else "") + member + "}").encode()
 
 
 def check_response(path: str, status: int, content_type: str, content: bytes) -> None:
@@ -114,5 +134,15 @@ def test_operation_never_fails_and_answers_scim(client: TestClient, label: str) 
             response.headers.get("content-type", ""),
             response.content,
         )
+        if isinstance(kwargs.get("json"), dict) and response.status_code not in (401, 403):
+            request["content"] = hostile(kwargs["json"], len(request["content"]))
+            response = client.request(kwargs["method"], kwargs["url"], **request)
+            check_response(
+                operation.path,
+                response.status_code,
+                response.headers.get("content-type", ""),
+                response.content,
+            )
+            assert response.status_code in (400, 404, 405, 413), response.text
 
     run()

@@ -8,7 +8,9 @@ XML batches and the token endpoint included), except a POST ``/.search``, which 
    ``company_id``, ``subject`` (the principal's name, or the client id at the token
    endpoint; never a token or secret), ``method``, ``path``, ``resource_type``,
    ``resource_id`` (from the path; for a create from the response ``Location`` or ``id``),
-   ``status`` and ``duration_ms``;
+   ``status`` and ``duration_ms``. ``status`` is 499 (nginx's "client closed request") when
+   the client went away before sending its whole body: the request was never handled, no
+   response reached anyone, and a server error (500) would be a false alarm;
 2. when the caller was authenticated and ``CONCUR_SCIM_REQUEST_LOG_KEEP`` is not 0, stores
    the same facts with the redacted body summary (``api/redaction.py``) as a row, and prunes
    that company's rows beyond the newest N, in one transaction on a worker thread.
@@ -44,6 +46,7 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OAUTH_ENDPOINT = "/oauth2/v0/token"
 CAPTURE_LIMIT = 1_048_576  # request body bytes kept for the summary; a longer JSON is not parsed
 RESPONSE_ID_LIMIT = 65_536  # response bytes read for the ``id`` of a create without Location
+CLIENT_CLOSED = 499  # nginx's "client closed request": the client left mid-body
 _V1_PREFIX = "/api/user/v1.0/"
 _V1_RESOURCES = {"users": "User", "users/password": "UserPassword"}
 _COLLECTIONS = {"users": "User", "groups": "Group", "bulk": "Bulk", "provisions": "Provision"}
@@ -95,6 +98,8 @@ class _Exchange:
         self.body = bytearray()
         self.size = 0
         self.status: int | None = None
+        self.body_complete = False
+        self.disconnected = False  # the client left before its body ended and any answer
         self.location: str | None = None
         self.response = bytearray()
         self.wants_response_id = False
@@ -109,6 +114,11 @@ class _Exchange:
                 room = CAPTURE_LIMIT - len(self.body)
                 if room > 0:
                     self.body.extend(chunk[:room])
+                self.body_complete = not message.get("more_body", False)
+            elif message["type"] == "http.disconnect":
+                # A disconnect after the whole body (a streaming response listening for it)
+                # or after the answer started is an ordinary end, not an abandoned request.
+                self.disconnected = not self.body_complete and self.status is None
             return message
 
         return receiving
@@ -134,6 +144,14 @@ class _Exchange:
             await send(message)
 
         return sending
+
+    def final_status(self) -> int:
+        """The status to record: the response's, 499 for a client that left mid-body (its
+        request never ran, whatever the application then tried to answer), 500 when the
+        application ended without answering."""
+        if self.disconnected:
+            return CLIENT_CLOSED
+        return self.status if self.status is not None else 500
 
     def created_id(self) -> str | None:
         """The id of what a POST created: from ``Location``, else the JSON response's ``id``."""
@@ -213,7 +231,7 @@ async def _record(exchange: _Exchange, at: datetime | None) -> None:
         "path": path,
         "resource_type": resource_type,
         "resource_id": resource_id,
-        "status": exchange.status if exchange.status is not None else 500,
+        "status": exchange.final_status(),
         "duration_ms": round(duration, 3),
     }
     log.info(json.dumps(event, separators=(",", ":")), extra={"audit": event})
@@ -224,8 +242,9 @@ async def _record(exchange: _Exchange, at: datetime | None) -> None:
     if keep <= 0:
         return
     content_type = Headers(scope=scope).get("content-type", "")
+    body = bytes(exchange.body)
     await anyio.to_thread.run_sync(
-        _store, services, event, at, bytes(exchange.body), exchange.size, content_type, keep
+        _store, services, event, at, body, exchange.size, content_type, keep, exchange.disconnected
     )
 
 
@@ -237,6 +256,7 @@ def _store(
     size: int,
     content_type: str,
     keep: int,
+    disconnected: bool,
 ) -> None:
     """Insert the row and prune (one transaction); a failure is logged, never raised."""
     try:
@@ -245,6 +265,7 @@ def _store(
             content_type,
             size=size,
             token_endpoint=event["path"].lower().endswith(OAUTH_ENDPOINT),
+            complete=not disconnected,
         )
         entry = RequestLogEntry(
             company_id=event["company_id"],

@@ -18,11 +18,17 @@ from concur_scim.api.deps import BodyDep, CompanyDep, ReadConn, ServicesDep
 from concur_scim.api.dialects import Dialect
 from concur_scim.api.params import parse_list_request
 from concur_scim.api.render import render
-from concur_scim.api.resources import KINDS, base_url
+from concur_scim.api.resources import KINDS, base_url, check_query, readable
 from concur_scim.api.responses import ScimResponse, list_response
 from concur_scim.api.scopes import require
 from concur_scim.config import Settings
-from concur_scim.scim.errors import InvalidFilter, InvalidSyntax, InvalidValue, NotFound
+from concur_scim.scim.errors import (
+    InvalidFilter,
+    InvalidSyntax,
+    InvalidValue,
+    NotFound,
+    UnknownFilterAttribute,
+)
 from concur_scim.scim.registry import ResourceSchema, resource_schemas, schema_document
 from concur_scim.store.paging import ListQuery
 
@@ -191,8 +197,9 @@ def discovery_router(dialect: Dialect) -> APIRouter:
             try:
                 parsed = parse_list_request(params, resource, dialect, svc.settings)
                 q = parsed.query
+                check_query(kind, request, q)  # users: only by what the token may read (§7)
                 count = kind.search(conn, company, ListQuery(filter=q.filter, limit=0)).total or 0
-            except InvalidFilter:
+            except UnknownFilterAttribute:
                 continue  # an attribute this type does not have: it contributes nothing
             skip = max(0, q.offset - total)
             room = q.limit - len(items)
@@ -210,7 +217,12 @@ def discovery_router(dialect: Dialect) -> APIRouter:
             records = kind.search(conn, company, page_query).records
             if records and parsed.projection.includes(resource, kind.derived):
                 records = kind.attach(conn, records)
-            items += [parsed.projection.apply(render(r, resource, root), resource) for r in records]
+            items += [
+                parsed.projection.apply(
+                    readable(kind, render(r, resource, root), request), resource
+                )
+                for r in records
+            ]
         if parsed is None:
             raise InvalidFilter("no resource type has the attributes this filter names")
         return ScimResponse(list_response(items, total=total, start_index=parsed.start_index))

@@ -16,11 +16,12 @@ beyond the interpreter's recursion limit never gets that far: the JSON decoder r
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from concur_scim.config import Settings
-from concur_scim.scim.errors import InvalidSyntax
+from concur_scim.scim.errors import InvalidSyntax, InvalidValue
 
 DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_ARRAY_ITEMS = 10_000
@@ -47,14 +48,28 @@ class JsonLimits:
 
 
 def parse_json(raw: bytes | bytearray, limits: JsonLimits) -> Any:
-    """``raw`` parsed as JSON and checked against ``limits``.
+    """``raw`` parsed as JSON text (RFC 8259) and checked against ``limits``.
 
-    Repeated keys in an object keep the last value. Raises InvalidSyntax (400) for a body
-    that is not JSON, nests past ``limits.max_depth`` or has an array longer than
-    ``limits.max_array_items``.
+    Only RFC 8259 JSON is accepted: UTF-8 without a byte order mark (§8.1; a UTF-16 or
+    UTF-32 body is not UTF-8), and no ``NaN``, ``Infinity`` or ``-Infinity`` literals (§6:
+    they are not JSON). Repeated keys in an object keep the last value (Concur's own
+    examples repeat keys); two keys that differ only in case are refused, because SCIM
+    attribute names are case-insensitive (RFC 7643 §2.1) and such a body could be read two
+    ways.
+
+    Raises InvalidSyntax (400) for a body that is not such JSON, nests past
+    ``limits.max_depth``, has an array longer than ``limits.max_array_items`` or an object
+    with case-variant keys; InvalidValue (400) for a number too large for a double
+    (``1e999``), which no attribute or parameter can hold.
     """
+    if raw.startswith(_BOM):
+        raise InvalidSyntax("the request body starts with a byte order mark (RFC 8259 §8.1)")
     try:
-        value = json.loads(raw)
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidSyntax("the request body is not UTF-8 (RFC 8259 §8.1)") from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise limits.depth_error() from None
     except ValueError:
@@ -63,12 +78,27 @@ def parse_json(raw: bytes | bytearray, limits: JsonLimits) -> Any:
     return value
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidSyntax(f"'{name}' is not a JSON value (RFC 8259 §6)")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise InvalidValue(f"the number {text[:40]} is out of range")
+    return number
+
+
 def check_shape(value: Any, limits: JsonLimits) -> None:
     """Raise InvalidSyntax if ``value`` nests or fans out past ``limits`` (iteratively)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
+            _check_keys(item)
             children: Any = item.values()
         elif isinstance(item, list):
             if len(item) > limits.max_array_items:
@@ -81,3 +111,20 @@ def check_shape(value: Any, limits: JsonLimits) -> None:
         if depth > limits.max_depth:
             raise limits.depth_error()
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+
+
+def _check_keys(obj: dict[Any, Any]) -> None:
+    """Raise InvalidSyntax if two keys of ``obj`` differ only in case.
+
+    Every reader of a body (scope checks, the PATCH engine, validation) matches names
+    case-insensitively; with one spelling per name they all read the same member.
+    """
+    if len(obj) > 1 and len({k.lower() for k in obj}) != len(obj):
+        seen: dict[str, str] = {}
+        for key in obj:
+            other = seen.setdefault(key.lower(), key)
+            if other != key:
+                raise InvalidSyntax(
+                    f"the request body has the keys '{other}' and '{key}', which differ only"
+                    " in case (RFC 7643 §2.1: attribute names are case-insensitive)"
+                )

@@ -15,6 +15,7 @@ import logging
 import uuid
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from concur_scim.api.responses import (
@@ -86,7 +87,10 @@ class ErrorBoundary:
     """Answer an unexpected exception with a SCIM 500 and keep the connection open.
 
     A database outage (see :func:`~concur_scim.api.responses.database_unavailable`) is
-    answered 503 with ``Retry-After`` instead.
+    answered 503 with ``Retry-After`` instead. A client that closes the connection before
+    sending its whole body (Starlette's ``ClientDisconnect``) is no error of the server's:
+    it is logged as one INFO line, without traceback, and nothing is answered (there is no
+    one to answer; the audit trail records such a write as 499).
 
     Starlette's own catch-all handler re-raises after answering, which makes the server drop
     the client's keep-alive connection; here the exception is logged (with its traceback,
@@ -111,6 +115,12 @@ class ErrorBoundary:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            log.info(
+                "client closed the connection before sending the whole body of %s %s",
+                scope.get("method"),
+                scope.get("path"),
+            )
         except Exception as exc:
             if database_unavailable(exc):
                 # An outage, not a bug: one line, no traceback, and a 503 the client retries.

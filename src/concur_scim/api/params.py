@@ -63,7 +63,7 @@ def _int(name: str, raw: Any) -> int:
         raise InvalidValue(f"'{name}' must be an integer")
     try:
         return max(-MAX_SQL_INT, min(int(raw), MAX_SQL_INT))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         raise InvalidValue(f"'{name}' must be an integer") from None
 
 

@@ -3,8 +3,10 @@
 :func:`body_summary` turns a write request's raw body into the ``detail`` of its
 ``request_log`` row (docs/security.md, "What is logged"):
 
-- JSON: the parsed document with every value whose key is a secret name (:data:`SECRET_KEYS`,
-  case-insensitive, at any depth) replaced by ``"[redacted]"``;
+- JSON: the parsed document with, at any depth, every value whose key names a secret
+  (:func:`names_secret`: ``password``, ``PASSWORD``, ``urn:…:User:password``) and every
+  ``value`` of a PATCH operation whose ``path`` names one (``{"op": "replace", "path":
+  "password", "value": …}``) replaced by ``"[redacted]"``;
 - XML (User v1.0): the text with the content of secret-named elements (``<Password>``)
   replaced by ``[redacted]``;
 - the token endpoint's form: only ``grant_type`` and ``client_id``; other forms: every field,
@@ -39,6 +41,9 @@ SECRET_KEYS = frozenset(
 )
 TOKEN_FORM_FIELDS = ("grant_type", "client_id")
 
+# The words of a lower-cased name: what is left between '.', ':', '[', quotes, spaces and
+# the like. ASCII only, as attribute names are (RFC 7643 §2.1).
+_WORDS = re.compile(r"[a-z0-9_$-]+")
 _NAMES = "|".join(sorted(SECRET_KEYS, key=len, reverse=True))
 # An opening tag of a secret-named element (any namespace prefix) and its closing tag; both
 # stop at the next '<', so searching them never backtracks across the document.
@@ -51,21 +56,63 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
+def names_secret(name: str) -> bool:
+    """Whether a member name or a PATCH ``path`` names a secret.
+
+    ``name`` is lower-cased and cut into words at every character an attribute name cannot
+    hold (``.``, ``:``, ``[``, quotes, whitespace); it names a secret when any word is in
+    :data:`SECRET_KEYS`. So ``password``, `` Password ``, ``PASSWORD``, a schema-qualified
+    ``urn:ietf:params:scim:schemas:core:2.0:User:password`` (or Entra's ``…:User.password``),
+    and sub paths such as ``password.value`` or ``x.password`` all do; ``passwordHint`` does
+    not. Looking at every word, the schema URN's included, makes stripping a URN prefix
+    unnecessary and errs on the side of masking: no URN this server serves holds such a word.
+    Linear in ``len(name)``.
+    """
+    return any(word in SECRET_KEYS for word in _WORDS.findall(name.lower()))
+
+
+def _member_named(key: str, name: str) -> bool:
+    return key.strip().lower() == name
+
+
+def _patches_secret(node: dict[Any, Any]) -> bool:
+    """Whether ``node`` is a PATCH operation whose ``path`` (member name in any case) names
+    a secret. A path that is not a string is refused by the PATCH engine (400) and names
+    nothing here."""
+    return any(
+        isinstance(key, str)
+        and _member_named(key, "path")
+        and isinstance(item, str)
+        and names_secret(item)
+        for key, item in node.items()
+    )
+
+
 def redact_json(value: Any) -> Any:
-    """A copy of ``value`` with the values of secret-named keys replaced (iterative: any
-    depth). Strings are made storable (:func:`_clean`), non-finite numbers become strings
-    (JSONB refuses them)."""
+    """A copy of ``value`` with secrets replaced by ``"[redacted]"`` (iterative: any depth,
+    linear in the document's size):
+
+    - the value of every member whose name names a secret (:func:`names_secret`);
+    - in an object with a ``path`` member (any case) naming a secret, i.e. a PATCH operation
+      such as ``{"op": "replace", "path": "password", "value": …}``, every member named
+      ``value`` (any case), whatever it holds. This is how PatchOp bodies, alone or inside
+      a Bulk operation's ``data``, set a password without a secret-named key.
+
+    Strings are made storable (:func:`_clean`), non-finite numbers become strings (JSONB
+    refuses them)."""
     root: list[Any] = [None]
     todo: list[tuple[Any, Any, Any]] = [(value, root, 0)]
     while todo:
         node, parent, slot = todo.pop()
         if isinstance(node, dict):
             copy: dict[str, Any] = {}
+            hide_value = _patches_secret(node)
             for key, item in node.items():
                 name = _clean(str(key))
                 copy[name] = REDACTED
-                if name.lower() not in SECRET_KEYS:
-                    todo.append((item, copy, name))
+                if names_secret(name) or (hide_value and _member_named(name, "value")):
+                    continue
+                todo.append((item, copy, name))
             parent[slot] = copy
         elif isinstance(node, list):
             items: list[Any] = [None] * len(node)
@@ -107,7 +154,7 @@ def _form(raw: bytes, *, token_endpoint: bool) -> dict[str, str]:
     fields = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
     if token_endpoint:
         return {_clean(k): _clean(v) for k, v in fields if k in TOKEN_FORM_FIELDS}
-    return {_clean(k): REDACTED if k.lower() in SECRET_KEYS else _clean(v) for k, v in fields}
+    return {_clean(k): REDACTED if names_secret(k) else _clean(v) for k, v in fields}
 
 
 def _capped(summary: dict[str, Any], key: str, text: str) -> dict[str, Any]:
@@ -117,18 +164,27 @@ def _capped(summary: dict[str, Any], key: str, text: str) -> dict[str, Any]:
 
 
 def body_summary(
-    raw: bytes, content_type: str, *, size: int, token_endpoint: bool = False
+    raw: bytes,
+    content_type: str,
+    *,
+    size: int,
+    token_endpoint: bool = False,
+    complete: bool = True,
 ) -> dict[str, Any] | None:
     """The redacted ``detail`` for a request body of ``size`` bytes whose first bytes are
     ``raw`` (None when there is no body).
 
     When ``raw`` is only a prefix, a JSON body is not parsed (its size is all that is kept);
-    XML and forms are summarised from the prefix.
+    XML and forms are summarised from the prefix. A body that never arrived whole
+    (``complete=False``: the client went away mid-upload) keeps only its size and type,
+    marked ``truncated``, whatever its type: half a document says nothing reliable.
     """
     if not size:
         return None
     kind = content_type.split(";", 1)[0].strip().lower()
     summary: dict[str, Any] = {"bytes": size, "contentType": _clean(kind)[:100]}
+    if not complete:
+        return {**summary, "truncated": True}
     if token_endpoint or kind == "application/x-www-form-urlencoded":
         return {**summary, "form": _form(raw, token_endpoint=token_endpoint)}
     if "xml" in kind:

@@ -16,7 +16,14 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from concur_scim.api.deps import BodyDep, CompanyDep, ReadConn, ServicesDep, WriteConn
+from concur_scim.api.deps import (
+    BodyDep,
+    CompanyDep,
+    ReadConn,
+    Services,
+    ServicesDep,
+    WriteConn,
+)
 from concur_scim.api.dialects import Dialect
 from concur_scim.api.params import (
     ListRequest,
@@ -26,11 +33,18 @@ from concur_scim.api.params import (
 )
 from concur_scim.api.render import location, render
 from concur_scim.api.responses import ScimResponse, list_response
-from concur_scim.api.scopes import hide_unreadable, keep_external_id, require, user_attributes
+from concur_scim.api.scopes import (
+    check_user_query,
+    hide_unreadable,
+    keep_external_id,
+    require,
+    user_attributes,
+)
 from concur_scim.scim.projection import Projection
 from concur_scim.scim.registry import ResourceSchema, group_schema, user_schema
 from concur_scim.services import groups as group_service
 from concur_scim.services import users as user_service
+from concur_scim.store.paging import ListQuery
 from concur_scim.store.records import Page, ResourceRecord
 
 SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -102,13 +116,11 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         record: ResourceRecord,
         projection: Projection,
         status: int = 200,
-        *,
-        reading: bool = False,
     ) -> Response:
         if projection.includes(resource, kind.derived):
             record = kind.attach(conn, [record])[0]
         shown = show(record, base_url(request, dialect))
-        body = projection.apply(_readable(kind, shown, request) if reading else shown, resource)
+        body = projection.apply(readable(kind, shown, request), resource)
         return ScimResponse(body, status_code=status, headers={"ETag": record.etag})
 
     def show(record: ResourceRecord, root: str) -> dict[str, Any]:
@@ -122,13 +134,13 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         )
 
     def many(conn: Connection, request: Request, company: str, parsed: ListRequest) -> Response:
-        page = kind.search(conn, company, parsed.query)
+        page = _search(kind, conn, request, company, parsed.query)
         records = page.records
         if records and parsed.projection.includes(resource, kind.derived):
             records = kind.attach(conn, records)
         root = base_url(request, dialect)
         items = [
-            parsed.projection.apply(_readable(kind, show(r, root), request), resource)
+            parsed.projection.apply(readable(kind, show(r, root), request), resource)
             for r in records
         ]
         cursor = encode_cursor(page.next_seq) if page.next_seq is not None else None
@@ -145,7 +157,9 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         body: BodyDep,
         svc: ServicesDep,
     ) -> Response:
-        record = kind.create(conn, company, body, clock=svc.clock, **write_options)
+        record = kind.create(
+            conn, company, body, clock=svc.clock, **write_options, **_manager_option(kind, svc)
+        )
         response = one(conn, request, record, projection_of(request), dialect.create_status)
         response.headers["Location"] = location(record, resource, base_url(request, dialect))
         return response
@@ -177,7 +191,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         if_none_match = request.headers.get("if-none-match")
         if if_none_match and _matches(record, if_none_match):
             return Response(status_code=304, headers={"ETag": record.etag})
-        return one(conn, request, record, projection_of(request), reading=True)
+        return one(conn, request, record, projection_of(request))
 
     @router.put("/{resource_id}", dependencies=write)
     def replace(
@@ -198,6 +212,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             clock=svc.clock,
             if_match=request.headers.get("if-match"),
             **write_options,
+            **_manager_option(kind, svc),
         )
         return one(conn, request, record, projection_of(request))
 
@@ -218,6 +233,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             clock=svc.clock,
             if_match=request.headers.get("if-match"),
             **write_options,
+            **_manager_option(kind, svc),
         )
         projection = projection_of(request)
         asked = projection.attributes or projection.excluded
@@ -239,10 +255,33 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     return router
 
 
-def _readable(kind: ResourceKind, body: dict[str, Any], request: Request) -> dict[str, Any]:
-    """A read shows a user only as far as the token's read scopes go (reference §7); a
-    write's echo is the written resource, as Concur answers a write-only provisioning token."""
+def _search(
+    kind: ResourceKind, conn: Connection, request: Request, company: str, query: ListQuery
+) -> Page:
+    """One page of ``kind`` for GET ?filter= and POST .search alike (:func:`check_query`)."""
+    check_query(kind, request, query)
+    return kind.search(conn, company, query)
+
+
+def check_query(kind: ResourceKind, request: Request, query: ListQuery) -> None:
+    """Raises Forbidden (403) when a users filter or ``sortBy`` names an attribute the token
+    may not read (reference §7 "Scopes"; ``api/scopes.py`` ``check_user_query``)."""
+    if kind is USERS:
+        check_user_query(request.state.principal, query.filter, query.sort_by)
+
+
+def readable(kind: ResourceKind, body: dict[str, Any], request: Request) -> dict[str, Any]:
+    """A user as far as the token's read scopes go (reference §7 "Scopes"), in the answer to
+    a read and to a write alike: a write may not disclose what the token cannot read."""
     return hide_unreadable(body, request.state.principal) if kind is USERS else body
+
+
+def _manager_option(kind: ResourceKind, svc: Services) -> dict[str, Any]:
+    """``check_manager=False`` for user writes when ``CONCUR_SCIM_UNKNOWN_MANAGER=store``
+    (strict dialects check the manager whatever it says: services/users.py)."""
+    if kind is USERS and svc.settings.unknown_manager == "store":
+        return {"check_manager": False}
+    return {}
 
 
 def _matches(record: ResourceRecord, if_none_match: str) -> bool:

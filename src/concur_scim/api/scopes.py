@@ -6,8 +6,11 @@ after authentication and before the body is read, and a missing scope is
 :class:`~concur_scim.scim.errors.Forbidden` (403) naming it. A principal whose ``scopes`` is
 None (``CONCUR_SCIM_BEARER_TOKEN``, static tokens stored without scopes) holds every scope.
 
-User reads (:func:`hide_unreadable`) leave out what the token's read scopes do not cover:
-sensitive core attributes, the enterprise and the SAP extensions (§7's scope table).
+Every answer that shows a user, to a read or to a write (:func:`hide_unreadable`, and the
+User v1.0 / Users v3.0 fields), leaves out what the token's read scopes do not cover: sensitive
+core attributes, the enterprise and the SAP extensions (§7's scope table). A filter or
+``sortBy`` that names such an attribute is 403 (:func:`check_user_query`). One table says
+which scope each attribute needs (:data:`CORE_READ_SCOPES`, :data:`EXTENSION_READ_SCOPES`).
 
 Attribute rules, applied to a write body by :func:`check_user_write` where the route knows
 the principal:
@@ -30,7 +33,6 @@ The choices where §7 is silent are listed in docs/concur-compatibility.md ("Sco
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -39,9 +41,13 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection
 
 from concur_scim.api.deps import BodyDep, Principal, PrincipalDep, authenticate
-from concur_scim.scim.errors import Forbidden
-from concur_scim.scim.registry import CORE_USER
-from concur_scim.services.extensions import DOWNSTREAM_URNS
+from concur_scim.scim.errors import Forbidden, ScimError
+from concur_scim.scim.filter_ast import And, AttrPath, Expr, Not, Or
+from concur_scim.scim.patch import expand_value, parse_patch_request
+from concur_scim.scim.paths import PatchPath
+from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER, ResourceSchema, user_schema
+from concur_scim.services.extensions import DOWNSTREAM_URNS, TRAVEL_USER
+from concur_scim.services.provisioning import parse_provisioning_patch, provisioning_schema
 from concur_scim.store import users as user_store
 
 PROVISION_WRITE = "user.provision.write"
@@ -121,8 +127,6 @@ BULK_OPERATIONS: dict[str, Need] = {
     "DELETE": RULES["ups", "delete"],
 }
 
-_VERIFIED_PATH = re.compile(r"^emails(\[.*\])?\.verified$")
-
 Authenticator = Callable[..., str]
 
 
@@ -151,33 +155,25 @@ def user_attributes(*, provisioning: bool = False) -> Any:
         request: Request, principal: PrincipalDep, body: BodyDep
     ) -> None:
         check_user_write(principal, request.method, body, provisioning=provisioning)
-        ignore_verified(principal, request.method, body)
+        ignore_verified(principal, request.method, body, provisioning=provisioning)
 
     return Depends(check_user_attributes)
 
 
-# §7: what a user read shows only to a token holding the scope (top-level names as rendered).
-_SENSITIVE = ("addresses", "emails", "phoneNumbers", "dateOfBirth", "emergencyContacts")
-_ENTERPRISE = ("entitlements", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
-_SAP = ("urn:ietf:params:scim:schemas:extension:sap:2.0:User",)
-
-
 def hide_unreadable(body: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """``body`` (a user as a read renders it) without what ``principal`` may not read (§7):
+    """``body`` (a user as rendered, top-level names) without what ``principal`` may not
+    read (§7; the table is :data:`CORE_READ_SCOPES` and :data:`EXTENSION_READ_SCOPES`):
     addresses, emails, phones, birth date and emergency contacts need
     ``identity.user.coresensitive.read``; the enterprise extension and entitlements
     ``identity.user.enterprise.read``; the SAP extension ``identity.user.sap.read``.
-    Changed in place and returned."""
+    For the answer to a read and to a write alike. Changed in place and returned."""
     if principal.scopes is None:
         return body
-    for scope, names in (
-        (SENSITIVE_READ, _SENSITIVE),
-        (ENTERPRISE_READ, _ENTERPRISE),
-        (SAP_READ, _SAP),
-    ):
-        if not principal.has_scope(scope):
-            for name in names:
-                body.pop(name, None)
+    for name in list(body):
+        # A top-level name is a core attribute or an extension, by its URN.
+        where = (name,) if name.lower().startswith("urn:") else (CORE_USER, name)
+        if missing_read_scope(principal, *where) is not None:
+            del body[name]
     return body
 
 
@@ -208,19 +204,78 @@ def check_user_write(
 ) -> None:
     """Raises Forbidden (403) when a user write ``body`` sets an attribute whose scope the
     principal lacks: ``externalId`` and the SAP extension always, extension data of spend,
-    payroll and travel when
-    ``provisioning`` (User Provisioning, §3.1). ``method`` is POST, PUT or PATCH.
+    payroll and travel when ``provisioning`` (User Provisioning, §3.1). ``method`` is POST,
+    PUT or PATCH.
+
+    The attributes are read the way the write applies them (:func:`written_attributes`), so
+    no spelling of a key or a path reaches the store past this check.
     """
     if principal.scopes is None:
         return
-    names = set(_written(method, body))
-    if "externalid" in names:
+    written = written_attributes(method, body, provisioning=provisioning)
+    if (CORE_USER.lower(), "externalid") in written:
         enforce(principal, Need(all_of=(EXTERNAL_ID_WRITE,)))
-    if any(n.startswith(SAP_USER) for n in names):
+    if any(urn == SAP_USER for urn, _ in written):
         enforce(principal, Need(all_of=(SAP_WRITE,)))  # userUuid (§6.3)
-    downstream = tuple(urn.lower() for urn in DOWNSTREAM_URNS)
-    if provisioning and any(n.startswith(downstream) for n in names):
+    downstream = {urn.lower() for urn in DOWNSTREAM_URNS}
+    if provisioning and any(urn in downstream for urn, _ in written):
         enforce(principal, Need(all_of=(SPEND_WRITE,)))
+
+
+def written_attributes(
+    method: str, body: Any, *, provisioning: bool = False
+) -> set[tuple[str, str]]:
+    """The attributes a user write ``body`` sets, as (schema URN, attribute name) in lower
+    case, read by the same code that applies the write.
+
+    PATCH: the operations as the PATCH engine parses them (``scim/patch.py``; on User
+    Provisioning with the downstream extensions, ``parse_provisioning_patch``), a path-less
+    value expanded as the engine expands it. POST and PUT: the keys as
+    ``normalize_resource`` reads them (``urn:…:attr``, ``urn:….attr``, schema objects,
+    dotted sub-attributes). A body the engine would refuse sets nothing (the write fails
+    with the engine's error). The JSON parser has already refused keys that differ only in
+    case (api/limits.py), so each name has one reading.
+    """
+    resource = provisioning_schema() if provisioning else user_schema()
+    found: set[tuple[str, str]] = set()
+    if not isinstance(body, dict):
+        return found
+    if method.upper() == "PATCH":
+        for path in _patched_paths(body, resource, provisioning=provisioning):
+            found.add((path.schema.urn.lower(), path.attr.name.lower()))
+        return found
+    for key, value in body.items():
+        if not isinstance(key, str):
+            continue
+        schema, rest = resource.split_urn(key)
+        names = (
+            (k for k in value if isinstance(k, str))
+            if rest == "" and isinstance(value, dict)
+            else (rest,)
+        )
+        for name in names:
+            attr = schema.attribute(name.partition(".")[0])
+            if attr is not None:
+                found.add((schema.urn.lower(), attr.name.lower()))
+    return found
+
+
+def _patched_paths(body: Any, resource: ResourceSchema, *, provisioning: bool) -> list[PatchPath]:
+    """Every attribute path a PatchOp ``body`` writes, as the engine resolves them; none
+    when the engine would refuse the body."""
+    try:
+        operations = (
+            parse_provisioning_patch(body) if provisioning else parse_patch_request(body, resource)
+        )
+        paths: list[PatchPath] = []
+        for operation in operations:
+            if operation.path is not None:
+                paths.append(operation.path)
+            elif isinstance(operation.value, dict):
+                paths.extend(path for path, _ in expand_value(operation.value, resource, ""))
+    except ScimError:
+        return []
+    return paths
 
 
 def check_bulk_operation(principal: Principal, method: str, data: Any) -> None:
@@ -230,62 +285,138 @@ def check_bulk_operation(principal: Principal, method: str, data: Any) -> None:
         enforce(principal, need)
     if method.upper() in ("POST", "PUT", "PATCH"):
         check_user_write(principal, method, data, provisioning=True)
-        ignore_verified(principal, method, data)
+        ignore_verified(principal, method, data, provisioning=True)
 
 
-def ignore_verified(principal: Principal, method: str, body: Any) -> None:
+def ignore_verified(
+    principal: Principal, method: str, body: Any, *, provisioning: bool = False
+) -> None:
     """Without ``identity.user.emails.verified.writeonly``, turn each PATCH operation of
-    ``body`` whose path is ``emails[…].verified`` into a no-op, in place (§9 item 15).
+    ``body`` whose path the engine resolves to ``emails[…].verified`` into a no-op, in
+    place (§9 item 15).
 
     Value forms need nothing: validation drops a client's ``verified`` for every caller.
     """
     if principal.has_scope(VERIFIED_WRITE) or method.upper() != "PATCH":
         return
-    for op in _operations(body):
-        path = next((v for k, v in op.items() if str(k).lower() == "path"), None)
-        if isinstance(path, str) and _VERIFIED_PATH.match(_unqualified(path.strip().lower())):
+    if not isinstance(body, dict):
+        return
+    resource = provisioning_schema() if provisioning else user_schema()
+    operations = next((v for k, v in body.items() if k.lower() == "operations"), None)
+    for op in operations if isinstance(operations, list) else ():
+        if not isinstance(op, dict):
+            continue
+        paths = _patched_paths({"Operations": [op]}, resource, provisioning=provisioning)
+        if any(_is_verified(path) for path in paths):
             # An operation that changes nothing (patch.py ignores ``meta`` in a value) stands
             # in for it, so the count and the indices in error messages stay as sent.
             op.clear()
             op.update(op="add", value={"meta": {}})
 
 
-def _written(method: str, body: Any) -> Iterator[str]:
-    """The attribute names and paths (lower case, core URN removed) a write body sets."""
-    if not isinstance(body, dict):
+def _is_verified(path: PatchPath) -> bool:
+    return (
+        path.schema.urn == CORE_USER
+        and path.attr.name == "emails"
+        and path.sub is not None
+        and path.sub.name == "verified"
+    )
+
+
+# -- what a token may read (§7) ---------------------------------------------------------------
+
+# §7's read scopes: the user data a token holding identity.user.core.read sees only with one
+# more scope. The one table behind what an answer shows (hide_unreadable; the User v1.0 and
+# Users v3.0 fields, api/user_v1.py) and what a filter or sortBy may name (check_user_query).
+# Keys in lower case: core attributes one by one, extensions as a whole.
+CORE_READ_SCOPES: dict[str, str] = {
+    "addresses": SENSITIVE_READ,
+    "emails": SENSITIVE_READ,
+    "phonenumbers": SENSITIVE_READ,
+    "dateofbirth": SENSITIVE_READ,
+    "emergencycontacts": SENSITIVE_READ,
+    "entitlements": ENTERPRISE_READ,
+}
+EXTENSION_READ_SCOPES: dict[str, str] = {
+    ENTERPRISE_USER.lower(): ENTERPRISE_READ,
+    SAP_USER: SAP_READ,
+    # Never part of a rendered user; the User v1.0 spend fields are read from them.
+    **{urn.lower(): TRAVEL_READ if urn == TRAVEL_USER else SPEND_READ for urn in DOWNSTREAM_URNS},
+}
+
+
+def read_scope(schema_urn: str, attribute: str = "") -> str | None:
+    """The scope beyond ``identity.user.core.read`` needed to read ``attribute`` (a top-level
+    name) of the schema ``schema_urn``, or the whole schema when ``attribute`` is empty;
+    None when core read is enough (§7 "Scopes")."""
+    urn = schema_urn.lower()
+    if urn == CORE_USER.lower():
+        return CORE_READ_SCOPES.get(attribute.lower())
+    return EXTENSION_READ_SCOPES.get(urn)
+
+
+def missing_read_scope(principal: Principal, schema_urn: str, attribute: str = "") -> str | None:
+    """The scope ``principal`` lacks to read ``attribute`` of ``schema_urn`` (see
+    :func:`read_scope`), or None when it may read it."""
+    scope = read_scope(schema_urn, attribute)
+    return scope if scope is not None and not principal.has_scope(scope) else None
+
+
+def check_user_query(principal: Principal, expr: Expr | None, sort_by: str | None = None) -> None:
+    """Raises Forbidden (403) naming the missing scope when a users filter ``expr`` or
+    ``sort_by`` names an attribute ``principal`` may not read (§7): the count of ``sw``
+    searches would recover a hidden value one character at a time, and an order sorts by it.
+
+    Every attribute path of the filter counts, under ``not`` and in ``attr[...]`` too. Paths
+    resolve as the filter compiler (store/filter_sql.py) and the sort (store/paging.py)
+    resolve them: a core URN prefix, an unqualified extension attribute, Concur's enterprise
+    URN without ``:User``, Entra's dot after a URN. A name they do not know is left for
+    them to refuse (400). Tokens without a scope list are not checked.
+    """
+    if principal.scopes is None:
         return
-    if method.upper() != "PATCH":
-        yield from _keys(body)
-        return
-    for op in _operations(body):
-        fields = {str(k).lower(): v for k, v in op.items()}
-        path = fields.get("path")
-        if isinstance(path, str) and path.strip():
-            yield _unqualified(path.strip().lower())
-        elif isinstance(fields.get("value"), dict):
-            yield from _keys(fields["value"])
+    for path in _filter_paths(expr):
+        scope = missing_read_scope(principal, *_filtered_attribute(path))
+        if scope is not None:
+            raise Forbidden(
+                f"the access token lacks the scope '{scope}' needed to filter on '{_spelled(path)}'"
+            )
+    if sort_by:
+        schema, rest = user_schema().split_urn(sort_by.strip())
+        scope = missing_read_scope(principal, schema.urn, rest.partition(".")[0])
+        if scope is not None:
+            raise Forbidden(
+                f"the access token lacks the scope '{scope}' needed to sort by '{sort_by.strip()}'"
+            )
 
 
-def _operations(body: Any) -> Iterator[dict[str, Any]]:
-    """The operations of a PatchOp body that are objects (keys matched case-insensitively)."""
-    if not isinstance(body, dict):
-        return
-    operations = next((v for k, v in body.items() if str(k).lower() == "operations"), None)
-    for op in operations if isinstance(operations, list) else ():
-        if isinstance(op, dict):
-            yield op
+def _filter_paths(expr: Expr | None) -> Iterator[AttrPath]:
+    """The attribute paths of ``expr``; for ``attr[...]`` the outer one, whose schema and
+    attribute the paths inside (its sub-attributes) share."""
+    if isinstance(expr, And | Or):
+        yield from _filter_paths(expr.left)
+        yield from _filter_paths(expr.right)
+    elif isinstance(expr, Not):
+        yield from _filter_paths(expr.expr)
+    elif expr is not None:
+        yield expr.path
 
 
-def _keys(doc: dict[str, Any]) -> Iterator[str]:
-    for key, value in doc.items():
-        name = str(key).lower()
-        if name == CORE_USER.lower() and isinstance(value, dict):
-            yield from (str(k).lower() for k in value)
-        else:
-            yield _unqualified(name)
+def _filtered_attribute(path: AttrPath) -> tuple[str, str]:
+    """(schema URN, attribute) that a filter ``path`` selects on, as the compiler resolves
+    it; an unknown URN is returned as written."""
+    resource = user_schema()
+    if path.urn is not None:
+        # Concur's SCIM v4 writes the enterprise URN without ":User" (§4.2).
+        schema = resource.schema_for(path.urn) or resource.schema_for(f"{path.urn}:User")
+        return (schema.urn if schema is not None else path.urn), path.attr
+    if resource.core.attribute(path.attr) is None:
+        for extension in resource.extensions:
+            if extension.attribute(path.attr) is not None:
+                return extension.urn, path.attr  # ``manager eq "id"``: older Entra
+    return resource.core.urn, path.attr
 
 
-def _unqualified(path: str) -> str:
-    """``path`` without the core User URN prefix (RFC 7644 §3.10)."""
-    prefix = CORE_USER.lower() + ":"
-    return path[len(prefix) :] if path.startswith(prefix) else path
+def _spelled(path: AttrPath) -> str:
+    """``path`` as the filter wrote it."""
+    return (f"{path.urn}:" if path.urn else "") + path.attr + (f".{path.sub}" if path.sub else "")

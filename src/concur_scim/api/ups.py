@@ -3,7 +3,8 @@ legacy ``/provisioning/v4`` (§9 item 1).
 
 - ``POST /Users`` (201), ``PUT``/``PATCH /Users/{id}`` (200): identity is applied now, through
   the same user service as every dialect; the answer is the identity view plus
-  ``meta.statusUrl`` and ``meta.provisionId``, with ``meta.location`` on Identity v4 (§3.5).
+  ``meta.statusUrl`` and ``meta.provisionId``, with ``meta.location`` on Identity v4 (§3.5),
+  trimmed to the token's read scopes (§7, ``api/scopes.py`` ``hide_unreadable``).
   Spend and travel extensions are queued for the worker. ``DELETE /Users/{id}``: 204, hard.
 - ``POST /Bulk``: checked and stored in one transaction, then **202** with the
   Provision:Status (§3.3, §3.4); the worker resolves it.
@@ -44,6 +45,7 @@ from concur_scim.api.render import render
 from concur_scim.api.responses import ScimResponse, list_response
 from concur_scim.api.scopes import (
     check_bulk_operation,
+    hide_unreadable,
     keep_external_id,
     require,
     user_attributes,
@@ -105,6 +107,8 @@ def ups_router(dialect: Dialect) -> APIRouter:
             always_schemas=IDENTITY_V4.always_schemas,
             user_defaults=True,
         )
+        # Only what the token may read (§7), as an Identity v4 read of the user would show.
+        hide_unreadable(body, request.state.principal)
         body["meta"]["statusUrl"] = status_url(_root(request, dialect), provision_id)
         body["meta"]["provisionId"] = provision_id
         headers = {"Location": body["meta"]["location"]}

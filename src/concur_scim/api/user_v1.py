@@ -8,6 +8,11 @@
 - ``GET /api/v3.0/common/users``: the v3.0 list the v1 page points to (§2.1 #5, §3.6): JSON
   ``{Items, NextPage}``, ``offset``/``limit`` (25, max 100), ``eq`` on the search parameters.
 
+The read scopes apply as on Identity v4 (reference/concur-v4.md §7 "Scopes"): a field read from
+an attribute the token may not read is left out of the answer (an element or key omitted, not
+emptied: an empty value means "no value" to these clients, which would then clear their copy),
+and ``employeeID`` / ``primaryEmail`` searches need the scope of what they compare (403).
+
 Paths are lower-cased by ``api/middleware.py`` (IIS matched them case-insensitively, §2.1).
 Authentication takes ``OAuth <token>`` or ``Bearer <token>`` and maps it through the app's
 ``TokenVerifier`` (the company tokens of every other dialect); no header is 401, a bad one
@@ -29,8 +34,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from concur_scim.api.deps import ReadConn, ServicesDep, WriteConn
-from concur_scim.api.scopes import require
+from concur_scim.api.deps import Principal, ReadConn, ServicesDep, WriteConn
+from concur_scim.api.scopes import check_user_query, missing_read_scope, require
 from concur_scim.scim.datetimes import format_datetime
 from concur_scim.scim.errors import (
     Forbidden,
@@ -196,6 +201,7 @@ def user_v1_router() -> APIRouter:
         profile["CrnCode"] = profile["CrnKey"]
         names = get_field_names(svc.settings.user_v1_currency_element)
         fields = {name: profile[name] for name in names}
+        fields = _readable(request.state.principal, fields, service.GET_SOURCES)
         if _wants_json(request):
             return Response(json.dumps(fields), 200, media_type="application/json")
         return Response(xml_out.user_profile(fields), 200, media_type=XML)
@@ -227,10 +233,20 @@ def user_v1_router() -> APIRouter:
         limit = _integer(params.get("limit"), V3_DEFAULT_LIMIT, 1, V3_MAX_LIMIT, "limit")
         active = {"true": True, "false": False}.get(params.get("active", "").lower())
         criteria = {k: params.get(k, "") for k in service.V3_FILTERS}
-        page = service.list_v3_users(conn, company, criteria, active, offset, limit)
+        expr = service.v3_filter(criteria, active)
+        principal: Principal = request.state.principal
+        check_user_query(principal, expr)  # employeeID, primaryEmail: their read scope (§7)
+        page = service.list_v3_users(conn, company, expr, offset, limit)
         base = str(request.base_url).rstrip("/") + "/api/v3.0/common/users"
         items = [
-            {**service.v3_item(u), "URI": f"{base}?user={quote(str(u.doc.get('userName', '')))}"}
+            _readable(
+                principal,
+                {
+                    **service.v3_item(u),
+                    "URI": f"{base}?user={quote(str(u.doc.get('userName', '')))}",
+                },
+                service.V3_SOURCES,
+            )
             for u in page.users
         ]
         next_page = None
@@ -241,6 +257,18 @@ def user_v1_router() -> APIRouter:
         return Response(json.dumps(body), 200, media_type="application/json")
 
     return router
+
+
+def _readable(
+    principal: Principal, fields: dict[str, T], sources: dict[str, service.Sources]
+) -> dict[str, T]:
+    """``fields`` without those read from an attribute ``principal`` may not read
+    (reference/concur-v4.md §7 "Scopes"); ``sources`` names what each field is read from."""
+    return {
+        name: value
+        for name, value in fields.items()
+        if not any(missing_read_scope(principal, *source) for source in sources[name])
+    }
 
 
 def _integer(raw: str | None, default: int, low: int, high: int | None, name: str) -> int:

@@ -10,6 +10,7 @@ exactly one place (``api/responses.py``); the provisioning worker uses the same
     ScimError (status, scim_type, detail, messages)
     ├── BadRequest                400, no scimType
     │   ├── InvalidFilter         400 invalidFilter
+    │   │   └── UnknownFilterAttribute  a filter names an attribute the type lacks
     │   ├── TooMany               400 tooMany
     │   ├── InvalidSyntax         400 invalidSyntax
     │   ├── InvalidPath           400 invalidPath
@@ -71,6 +72,14 @@ class InvalidFilter(BadRequest):
     """The filter syntax was invalid or an attribute/operator is not supported."""
 
     scim_type = "invalidFilter"
+
+
+class UnknownFilterAttribute(InvalidFilter):
+    """The filter names a schema or attribute the resource type does not have.
+
+    Apart from other filter errors so that the root ``/.search`` (RFC 7644 §3.4.3) can skip
+    a resource type the filter does not apply to, and refuse every other filter error.
+    """
 
 
 class TooMany(BadRequest):

@@ -125,7 +125,7 @@ def apply_patch(
             raise NoTarget("'remove' needs a 'path' (RFC 7644 §3.5.2.2)")
         if not isinstance(operation.value, dict):
             raise InvalidValue(f"a path-less '{operation.op}' needs an object 'value'")
-        for path, value in _expand(operation.value, resource, resource_id):
+        for path, value in expand_value(operation.value, resource, resource_id):
             _apply_at(doc, operation.op, path, value, resource=resource, resource_id=resource_id)
     return doc
 
@@ -167,10 +167,13 @@ def _parse_operation(raw: Any, index: int, resource: ResourceSchema) -> PatchOpe
     return PatchOperation(cast(OpName, op), None, value)
 
 
-def _expand(
+def expand_value(
     value: dict[str, Any], resource: ResourceSchema, resource_id: str
 ) -> Iterator[tuple[PatchPath, Any]]:
-    """The (path, value) pairs a path-less object value stands for, in its key order."""
+    """The (path, value) pairs a path-less object value stands for, in its key order:
+    exactly what :func:`apply_patch` applies for it (scope checks read the same pairs).
+
+    Raises InvalidValue for an extension URN whose value is not an object."""
     for key, item in value.items():
         if not isinstance(key, str) or key.lower() in _IGNORED_KEYS:
             continue

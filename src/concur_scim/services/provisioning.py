@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from concur_scim.scim.errors import InternalError, InvalidValue, ScimError, concur_messages
-from concur_scim.scim.patch import apply_patch, parse_patch_request
+from concur_scim.scim.patch import PatchOperation, apply_patch, parse_patch_request
 from concur_scim.scim.registry import (
     CORE_USER,
     ENTERPRISE_USER,
@@ -222,11 +222,18 @@ def apply_identity(
     return IdentityOutcome(record.id, record, results, downstream, _SUCCESS_CODES[method])
 
 
+def parse_provisioning_patch(body: Any) -> list[PatchOperation]:
+    """The operations of a User Provisioning PatchOp body, resolved against
+    :func:`provisioning_schema` (identity and downstream paths, §3.6), exactly as the
+    worker and ``PATCH /Users`` apply them. Raises what ``parse_patch_request`` raises."""
+    return parse_patch_request(_fix_patch_paths(body), provisioning_schema())
+
+
 def _patch_identity(
     conn: Connection, company_id: str, user_id: str, body: Any, clock: Clock
 ) -> IdentityOutcome:
     schema = provisioning_schema()
-    operations = parse_patch_request(_fix_patch_paths(body), schema)
+    operations = parse_provisioning_patch(body)
     record = user_service.get_user(conn, company_id, user_id)
     stored = extension_store.get_extensions(
         conn, company_id, [user_id], extensions.DOWNSTREAM_URNS

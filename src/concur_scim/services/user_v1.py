@@ -21,6 +21,8 @@ from sqlalchemy import Connection
 
 from concur_scim.scim.errors import NotFound, ScimError, Uniqueness
 from concur_scim.scim.filter import parse_filter
+from concur_scim.scim.filter_ast import Expr
+from concur_scim.scim.registry import CORE_USER
 from concur_scim.scim.text import storable_text
 from concur_scim.scim.user_v1 import mapping
 from concur_scim.scim.user_v1.checks import (
@@ -30,6 +32,7 @@ from concur_scim.scim.user_v1.checks import (
     invalid,
     missing,
 )
+from concur_scim.scim.user_v1.fields import CUSTOMS, ORG_UNITS
 from concur_scim.scim.user_v1.keys import KeyMode, resolve_target
 from concur_scim.scim.user_v1.xml_in import UserRecord
 from concur_scim.scim.user_v1.xml_out import PasswordOutcome, RecordOutcome
@@ -198,6 +201,50 @@ def find_login(conn: Connection, company_id: str, login_id: str) -> ResourceReco
     return found if found is not None and found.company_id == company_id else None
 
 
+# Where each field a GET shows is read from, as (schema URN, top-level attribute): the GET
+# user fields (§3.3) and the Users v3.0 ``Items`` fields (§3.6). The API shows a field only to
+# a token that may read every one of them (reference/concur-v4.md §7 "Scopes").
+Sources = tuple[tuple[str, str], ...]
+_NAME: Sources = ((CORE_USER, "name"),)
+_ENTITLEMENTS: Sources = ((CORE_USER, "entitlements"),)
+_SPEND_ROLES: Sources = ((extensions.SPEND_ROLE, "roles"),)
+
+
+def _spend(attribute: str) -> Sources:
+    return ((extensions.SPEND_USER, attribute),)
+
+
+GET_SOURCES: dict[str, Sources] = {
+    "LoginId": ((CORE_USER, "userName"),),
+    "EmpId": ((mapping.ENTERPRISE, "employeeNumber"),),
+    "LocaleName": _spend("locale"),
+    "FirstName": _NAME,
+    "LastName": _NAME,
+    "Mi": _NAME,
+    "EmailAddress": ((CORE_USER, "emails"),),
+    "Active": ((CORE_USER, "active"),),
+    **dict.fromkeys((*ORG_UNITS, *CUSTOMS), _spend("customData")),
+    "LedgerName": _spend("ledgerCode"),
+    "CtryCode": _spend("country"),
+    "CrnKey": _spend("reimbursementCurrency"),
+    "CrnCode": _spend("reimbursementCurrency"),
+    "CtrySubCode": _spend("country") + _spend("stateProvince"),
+    "ExpenseUser": _ENTITLEMENTS,
+    "ExpenseApprover": _SPEND_ROLES,
+    "TripUser": _ENTITLEMENTS,
+    "InvoiceUser": _ENTITLEMENTS,
+    "InvoiceApprover": _SPEND_ROLES,
+    # The approver's employee number: the spend Approver extension names the approver, and
+    # the number is enterprise data (the approver's employeeNumber).
+    "ExpenseApproverEmployeeID": (
+        (extensions.SPEND_APPROVER, "report"),
+        (mapping.ENTERPRISE, "employeeNumber"),
+    ),
+    "IsTestEmp": _spend("testEmployee"),
+    "CashAdvanceAccountCode": _spend("cashAdvanceAccountCode"),
+}
+
+
 def get_profile(conn: Connection, company_id: str, login_ids: list[str]) -> dict[str, str]:
     """The 47 GET fields of the first of ``login_ids`` that names a user; NotFound if none."""
     for login_id in login_ids:
@@ -246,6 +293,20 @@ V3_FILTERS = {
     "primaryemail": "emails.value",
     "lastname": "name.familyName",
 }
+# Each ``Items`` field (``URI`` included) → what it is read from (see GET_SOURCES).
+V3_SOURCES: dict[str, Sources] = {
+    "Active": ((CORE_USER, "active"),),
+    "CellPhoneNumber": ((CORE_USER, "phoneNumbers"),),
+    "EmployeeID": ((mapping.ENTERPRISE, "employeeNumber"),),
+    "FirstName": _NAME,
+    "ID": ((CORE_USER, "id"),),
+    "LastName": _NAME,
+    "LoginID": ((CORE_USER, "userName"),),
+    "MiddleName": _NAME,
+    "OrganizationUnit": ((mapping.ENTERPRISE, "department"),),
+    "PrimaryEmail": ((CORE_USER, "emails"),),
+    "URI": ((CORE_USER, "userName"),),
+}
 
 
 @dataclass(frozen=True)
@@ -256,19 +317,19 @@ class V3Page:
     more: bool
 
 
-def list_v3_users(
-    conn: Connection,
-    company_id: str,
-    criteria: dict[str, str],
-    active: bool | None,
-    offset: int,
-    limit: int,
-) -> V3Page:
-    """The company's users matching every given criterion (``eq``), in creation order."""
+def v3_filter(criteria: dict[str, str], active: bool | None) -> Expr | None:
+    """The filter of a v3.0 list: ``eq`` on every given criterion (keys of
+    :data:`V3_FILTERS`) and on ``active``; None when nothing is given."""
     terms = [f"{V3_FILTERS[k]} eq {json.dumps(v)}" for k, v in criteria.items() if v]
     if active is not None:
         terms.append(f"active eq {'true' if active else 'false'}")
-    expr = parse_filter(" and ".join(terms)) if terms else None
+    return parse_filter(" and ".join(terms)) if terms else None
+
+
+def list_v3_users(
+    conn: Connection, company_id: str, expr: Expr | None, offset: int, limit: int
+) -> V3Page:
+    """The company's users matching ``expr`` (:func:`v3_filter`), in creation order."""
     page = users.list_users(
         conn, company_id, ListQuery(filter=expr, offset=offset, limit=limit + 1, want_total=False)
     )

@@ -33,6 +33,7 @@ def create_user(
     clock: Clock,
     strict: bool = False,
     notes: list[dict[str, str]] | None = None,
+    check_manager: bool = True,
 ) -> ResourceRecord:
     """Create a user from a POST body; a user without ``active`` is created active.
 
@@ -42,7 +43,7 @@ def create_user(
     """
     doc = _normalize(payload, company_id, strict=strict)
     doc.setdefault("active", True)
-    if strict:
+    if check_manager or strict:
         _check_manager(conn, company_id, doc, None, notes)
     try:
         return store.insert_user(conn, company_id, str(uuid.uuid4()), doc, clock())
@@ -70,6 +71,7 @@ def replace_user(
     if_match: str | None = None,
     strict: bool = False,
     notes: list[dict[str, str]] | None = None,
+    check_manager: bool = True,
 ) -> ResourceRecord:
     """Replace the user's writable attributes with the PUT body (RFC 7644 §3.5.1).
 
@@ -81,7 +83,7 @@ def replace_user(
     check_if_match(record, if_match)
     doc = _normalize(payload, company_id, strict=strict, previous=record.doc)
     doc.setdefault("active", record.doc.get("active", True))
-    if strict:
+    if check_manager or strict:
         _check_manager(conn, company_id, doc, record.doc, notes)
     return _store(conn, record, doc, clock)
 
@@ -95,15 +97,20 @@ def patch_user(
     clock: Clock,
     if_match: str | None = None,
     strict: bool = False,
+    check_manager: bool = True,
 ) -> ResourceRecord:
-    """Apply a PatchOp message atomically (RFC 7644 §3.5.2); nothing changes on error."""
+    """Apply a PatchOp message atomically (RFC 7644 §3.5.2); nothing changes on error.
+
+    ``check_manager`` False (``CONCUR_SCIM_UNKNOWN_MANAGER=store``, generic dialect only)
+    stores a manager that is no user of the company unresolved; see :func:`_check_manager`.
+    """
     schema = user_schema()
     operations = parse_patch_request(body, schema)
     record = get_user(conn, company_id, user_id, lock=True)
     check_if_match(record, if_match)
     patched = apply_patch(record.doc, operations, schema, resource_id=record.id)
     doc = _normalize(patched, company_id, strict=strict, previous=record.doc)
-    if strict:
+    if check_manager or strict:
         _check_manager(conn, company_id, doc, record.doc)
     return _store(conn, record, doc, clock)
 
@@ -123,9 +130,11 @@ def _check_manager(
 ) -> None:
     """Concur: ``manager.value`` must reference an existing user (reference §6.2).
 
-    Checked when the manager is set or changed, so a user whose manager was deleted later
-    can still be updated. Only the Concur dialects check it: Entra writes managers in a
-    second pass and may reference users outside its scope (idp-clients.md §1.1). With
+    Checked on every dialect when the manager is set or changed, so a user whose manager
+    was deleted later can still be updated. A user of another company is unknown here
+    (docs/security.md), so no dialect stores a reference across companies. Entra writes
+    managers in a second pass, once the manager exists, and skips a manager outside its
+    scope (idp-clients.md §1.1), so refusing an unknown one costs it nothing. With
     ``notes`` the manager is removed from ``doc`` (the previous one kept) and a warning
     appended, so the rest of the user is still written (User Provisioning: Concur's own
     Bulk example names a manager that no stand-in company has).

@@ -36,7 +36,7 @@ from sqlalchemy import (
     true,
 )
 
-from concur_scim.scim.errors import InvalidFilter
+from concur_scim.scim.errors import InvalidFilter, UnknownFilterAttribute
 from concur_scim.scim.filter_ast import (
     And,
     AttrPath,
@@ -105,7 +105,7 @@ class _Compiler:
                 f"{path.urn}:User"
             )
             if schema is None:
-                raise InvalidFilter(f"unknown schema '{path.urn}' in filter")
+                raise UnknownFilterAttribute(f"unknown schema '{path.urn}' in filter")
         else:
             schema = self.resource.core
         attr = schema.attribute(path.attr)
@@ -117,12 +117,14 @@ class _Compiler:
                     schema = extension
                     break
         if attr is None:
-            raise InvalidFilter(f"unknown attribute '{path.attr}' in filter")
+            raise UnknownFilterAttribute(f"unknown attribute '{path.attr}' in filter")
         sub = None
         if path.sub is not None:
             sub = attr.sub(path.sub)
             if sub is None:
-                raise InvalidFilter(f"unknown attribute '{path.attr}.{path.sub}' in filter")
+                raise UnknownFilterAttribute(
+                    f"unknown attribute '{path.attr}.{path.sub}' in filter"
+                )
         elif attr.type == "complex":
             # "emails co x" means emails.value (RFC 7644 §3.4.2.2); "manager eq id" likewise.
             sub = attr.sub("value")
@@ -252,7 +254,9 @@ class _ElementCompiler:
             raise InvalidFilter("value filters cannot be nested")
         sub = self.attr.sub(expr.path.attr)
         if sub is None or expr.path.sub is not None or expr.path.urn is not None:
-            raise InvalidFilter(f"unknown attribute '{self.attr.name}.{expr.path.attr}' in filter")
+            raise UnknownFilterAttribute(
+                f"unknown attribute '{self.attr.name}.{expr.path.attr}' in filter"
+            )
         return self.parent._compare(expr, self.element[(sub.name,)], sub, json=True)
 
 
