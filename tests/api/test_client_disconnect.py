@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from starlette.types import Message
-from support.server import _free_port, _stop, _wait_until_healthy
+from support.server import running_server
 
 from concur_scim.store.db import create_db_engine
 from concur_scim.store.migrate import upgrade
@@ -107,40 +102,6 @@ def test_disconnect_mid_body_in_process(
     }
 
 
-@contextmanager
-def serve(database_url: str, logfile: Path) -> Iterator[int]:
-    """A ``concur-scim serve`` process on loopback logging to ``logfile``; yields its port."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCUR_SCIM_")}
-    env.update({"CONCUR_SCIM_BEARER_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"})
-    for attempt in range(3):  # a lost race for the free port is retried
-        port = _free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "concur_scim.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--database-url",
-            database_url,
-        ]
-        with logfile.open("wb") as out:
-            process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=logfile.parent
-            )
-        try:
-            problem = _wait_until_healthy(process, f"http://127.0.0.1:{port}")
-            if problem is None:
-                yield port
-                return
-            if attempt == 2 or "address already in use" not in logfile.read_text().lower():
-                raise RuntimeError(f"{problem}\n{logfile.read_text(errors='replace')}")
-        finally:
-            _stop(process)
-
-
 def wait_for(logfile: Path, text: str) -> str:
     """The server log once it contains ``text`` (failing the test after a deadline)."""
     deadline = time.monotonic() + LOG_WAIT_SECONDS
@@ -158,8 +119,10 @@ def test_disconnect_mid_upload_against_real_server(tmp_path: Path) -> None:
     has no traceback and no error, and request_log has no 500 (a 499 instead)."""
     url = f"sqlite:///{tmp_path / 'disconnect.db'}"
     upgrade(url)
-    logfile = tmp_path / "server.log"
-    with serve(url, logfile) as port:
+    logs: list[Path] = []
+    with running_server(url, TOKEN, logs=logs) as base:
+        logfile = logs[-1]
+        port = int(base.rsplit(":", 1)[1])
         head = (
             "POST /scim/v2/Users HTTP/1.1\r\n"
             f"Host: 127.0.0.1:{port}\r\n"
@@ -171,12 +134,12 @@ def test_disconnect_mid_upload_against_real_server(tmp_path: Path) -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(head + PARTIAL)
             time.sleep(0.3)  # let the server start reading the body before the close
-        log = wait_for(logfile, '"correlation_id":"corr-gone-2"')
+        wait_for(logfile, '"correlation_id":"corr-gone-2"')
         # The server keeps serving.
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert sock.recv(64).startswith(b"HTTP/1.1 200")
-    log = logfile.read_text(errors="replace")
+        log = logfile.read_text(errors="replace")  # the log goes with the server's workdir
 
     assert "Traceback" not in log, log
     assert " ERROR " not in log, log

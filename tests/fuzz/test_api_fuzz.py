@@ -127,15 +127,8 @@ def test_operation_never_fails_and_answers_scim(client: TestClient, label: str) 
         elif kwargs.get("data") is not None:
             data = kwargs["data"]
             request["content"] = data if isinstance(data, bytes) else str(data).encode()
-        response = client.request(kwargs["method"], kwargs["url"], **request)
-        check_response(
-            operation.path,
-            response.status_code,
-            response.headers.get("content-type", ""),
-            response.content,
-        )
-        if isinstance(kwargs.get("json"), dict) and response.status_code not in (401, 403):
-            request["content"] = hostile(kwargs["json"], len(request["content"]))
+
+        def send() -> int:
             response = client.request(kwargs["method"], kwargs["url"], **request)
             check_response(
                 operation.path,
@@ -143,6 +136,11 @@ def test_operation_never_fails_and_answers_scim(client: TestClient, label: str) 
                 response.headers.get("content-type", ""),
                 response.content,
             )
-            assert response.status_code in (400, 404, 405, 413), response.text
+            return response.status_code
+
+        status = send()
+        if isinstance(kwargs.get("json"), dict) and status not in (401, 403):
+            request["content"] = hostile(kwargs["json"], len(request["content"]))
+            assert send() in (400, 404, 405, 413), request["content"]
 
     run()

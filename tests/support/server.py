@@ -90,9 +90,15 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str) -> str 
 
 @contextlib.contextmanager
 def running_server(
-    database_url: str, token: str, extra_env: dict[str, str] | None = None
+    database_url: str,
+    token: str,
+    extra_env: dict[str, str] | None = None,
+    logs: list[Path] | None = None,
 ) -> Iterator[str]:
-    """Yield the base URL of a running server on ``database_url`` (see module doc)."""
+    """Yield the base URL of a running server on ``database_url`` (see module doc).
+
+    ``logs`` gets the path of each start attempt's log file (stdout and stderr): the last
+    one is the running server's, readable until the block ends."""
     workdir = Path(tempfile.mkdtemp(prefix="concur-scim-server-"))
     env = _server_env(token, extra_env)
     process: subprocess.Popen[bytes] | None = None
@@ -100,6 +106,8 @@ def running_server(
         for attempt in range(1, _START_ATTEMPTS + 1):
             port = _free_port()
             logfile = workdir / f"server-{attempt}.log"
+            if logs is not None:
+                logs.append(logfile)
             command = [
                 sys.executable,
                 "-m",
