@@ -26,6 +26,7 @@ from concur_scim.api.readiness import readiness_router
 from concur_scim.api.resources import KINDS, resource_router
 from concur_scim.api.responses import install_error_handlers
 from concur_scim.api.role_groups import role_groups_router
+from concur_scim.api.scim_bulk import SYNC_BULK_DIALECTS, scim_bulk_router
 from concur_scim.api.ups import ups_router
 from concur_scim.api.user_v1 import user_v1_router
 from concur_scim.api.views import views_router
@@ -97,6 +98,8 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         app.include_router(discovery_router(dialect))
         for name in dialect.crud_types:
             app.include_router(resource_router(KINDS[name], dialect))
+        if dialect in SYNC_BULK_DIALECTS:
+            app.include_router(scim_bulk_router(dialect))  # RFC 7644 §3.7, synchronous
     app.include_router(role_groups_router("/scim/v4"))  # SCIM v4 Groups: the role catalogue
     app.include_router(views_router())  # spend and travel read views of the extensions
     app.include_router(user_v1_router())  # Concur User v1.0 (PingFederate's connector)

@@ -103,6 +103,21 @@ class Settings(BaseSettings):
     user_v1_token_login_id: str | None = Field(
         default=None, description="LoginId of the token's own user (GET user without loginID)."
     )
+    lint: Literal["prefer", "always"] = Field(
+        default="prefer",
+        description=(
+            "When write answers carry the lint report (what real Concur would do with the"
+            " request): prefer (on 'Prefer: concur-lint') or always."
+        ),
+    )
+    generic_values: Literal["concur", "any"] = Field(
+        default="concur",
+        description=(
+            "On /scim/v2: concur refuses dates, date ranges and code-list values no Concur"
+            " dialect could serve; any stores them as sent (test tools filling strings at"
+            " random)."
+        ),
+    )
     unknown_manager: Literal["refuse", "store"] = Field(
         default="refuse",
         description=(
@@ -115,6 +130,15 @@ class Settings(BaseSettings):
         ge=0,
         le=10_000_000,
         description="Write requests kept per company in request_log (0: table off).",
+    )
+    # RFC 7644 §3.7 synchronous Bulk on /scim/v2 (docs/concur-compatibility.md "Bulk"):
+    # apart from the User Provisioning limits above, which reproduce Concur's published ones.
+    # Defaults: RFC 7643 §5's example ServiceProviderConfig.
+    scim_bulk_max_operations: int = Field(
+        default=1000, ge=1, le=10_000, description="Operations per /scim/v2/Bulk request."
+    )
+    scim_bulk_max_payload_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Bytes per /scim/v2/Bulk request."
     )
 
     @field_validator("database_url")

@@ -62,6 +62,7 @@ from concur_scim.store.tables import companies
 
 RFC_SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 CONCUR_SEARCH = "urn:ietf:params:scim:api:messages:concur:2.0:SearchRequest"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 UPS_ROOTS = ("/profile/v4", "/provisioning/v4")
 DEADLINE_SECONDS = 30.0
 NOT_FOUND = {404}
@@ -176,8 +177,9 @@ def listing(*queries: Query, total: str = "totalResults") -> Probe:
     return run
 
 
-def search(*bodies: Callable[[World], dict[str, Any]]) -> Probe:
-    """A ``.search``: everything, then each of ``bodies`` (filters naming B's data)."""
+def search(*bodies: Callable[[World], dict[str, Any]], total: str = "totalResults") -> Probe:
+    """A ``.search``: everything, then each of ``bodies`` (filters naming B's data); the
+    count is ``total`` (User Retrieval's ``total``, reference §9 item 10)."""
 
     def run(ctx: Ctx, method: str, path: str) -> None:
         schema = CONCUR_SEARCH if "/identity/" in path else RFC_SEARCH
@@ -185,7 +187,7 @@ def search(*bodies: Callable[[World], dict[str, Any]]) -> Probe:
         for make in bodies:
             found = ctx.call(method, path, body={"schemas": [schema], **make(ctx.world)})
             assert found.status_code == 200, found.text
-            assert found.json()["totalResults"] == 0, found.text
+            assert found.json()[total] == 0, found.text
 
     return run
 
@@ -310,6 +312,44 @@ def bulk(ctx: Ctx, method: str, path: str) -> None:
         ]:
             for view in ("/profile/spend/v4.1", "/profile/travel/v4", IDV4):
                 ctx.call("GET", f"{view}/Users/{user['id']}", expect={200})
+
+
+def scim_bulk(ctx: Ctx, method: str, path: str) -> None:
+    """RFC 7644 §3.7 Bulk: an operation naming B's user or group answers exactly what it
+    answers for an unknown id (404 in a path; 400 as a member or a manager); A's own
+    create in the same request succeeds."""
+    w = ctx.world
+
+    def request(user_id: str, group_id: str) -> dict[str, Any]:
+        title = patch({"op": "add", "path": "title", "value": "x"})
+        manager = user_body(**{ENTERPRISE: {"manager": {"value": user_id}}})
+        operations = [
+            {"method": "PUT", "path": f"/Users/{user_id}", "data": user_body()},
+            {"method": "PATCH", "path": f"/Users/{user_id}", "data": title},
+            {"method": "DELETE", "path": f"/Users/{user_id}"},
+            {"method": "PUT", "path": f"/Groups/{group_id}", "data": group_body()},
+            {"method": "PATCH", "path": f"/Groups/{group_id}", "data": role_group_patch(w)},
+            {"method": "DELETE", "path": f"/Groups/{group_id}"},
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": "member",
+                "data": group_body(members=[{"value": user_id}]),
+            },
+            {"method": "POST", "path": "/Users", "bulkId": "manager", "data": manager},
+            {"method": "POST", "path": "/Users", "bulkId": "own", "data": user_body()},
+        ]
+        return {"schemas": [BULK_REQUEST], "Operations": operations}
+
+    unknown_user, unknown_group = str(uuid.uuid4()), str(uuid.uuid4())
+    theirs = ctx.call(method, path, body=request(w.b_users["v2"], w.b_group), expect={200})
+    control = ctx.call(method, path, body=request(unknown_user, unknown_group), expect={200})
+    statuses = [r["status"] for r in theirs.json()["Operations"]]
+    assert statuses == ["404"] * 6 + ["400", "400", "201"], theirs.text
+    refused = [json.dumps(answer.json()["Operations"][:-1]) for answer in (theirs, control)]
+    assert normalized(refused[0], [w.b_users["v2"], w.b_group]) == normalized(
+        refused[1], [unknown_user, unknown_group]
+    )
 
 
 def role_group_patch(w: World) -> dict[str, Any]:
@@ -483,6 +523,7 @@ def _other_routes(table: dict[tuple[str, str], Probe]) -> None:
     table["PUT", group] = foreign("group", lambda w: group_body(members=[{"value": w.a_user}]))
     table["PATCH", group] = foreign("group", role_group_patch)
     table["DELETE", group] = foreign("group")
+    table["POST", "/scim/v2/Bulk"] = scim_bulk
     # SCIM v4 Groups: the role catalogue; A sees its own catalogue, never B's ids or members.
     table["GET", ROLE_GROUPS] = listing()
     role = f"{ROLE_GROUPS}/{{group_id}}"
@@ -500,6 +541,20 @@ def _other_routes(table: dict[tuple[str, str], Probe]) -> None:
         table["DELETE", f"{root}/Users/{{user_id}}"] = foreign("user")
         table["POST", f"{root}/Bulk"] = bulk
         table["GET", f"{root}/provisions/{{provision_id}}/status"] = foreign("provision")
+        # User Retrieval: A finds none of B's users by name, id, email, employee number or
+        # spend data (the filter also reads the user's Spend User row).
+        table["POST", f"{root}/Users/.search"] = search(
+            by_user_name,
+            by_id,
+            lambda w: {"filter": f'emails.value eq "{w.b_v2_secret}@mail.bcorp.example"'},
+            lambda w: {"filter": f'id eq "{w.b_users["bulk"]}" or id eq "{w.b_users["ups"]}"'},
+            lambda w: {
+                "filter": f'id eq "{w.b_users["ups"]}" and '
+                f'urn:ietf:params:scim:schemas:extension:spend:2.0:User:country eq "US"'
+            },
+            lambda w: {"filter": f"{ENTERPRISE}:{by_employee_number(w)['filter']}"},
+            total="total",
+        )
     # Spend and travel read views.
     table["GET", "/profile/spend/v4.1/Users"] = listing()
     table["GET", "/profile/spend/v4.1/Users/{user_id}"] = foreign("user")

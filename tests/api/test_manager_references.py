@@ -23,6 +23,7 @@ from concur_scim.config import Settings
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 HEADERS = {"Authorization": "Bearer test-token"}  # tests/conftest.py's default company
 UNKNOWN = "7d0c6e0a-0000-4000-8000-00000000beef"
+CONCUR_ERROR = "urn:ietf:params:scim:api:messages:concur:2.0:Error"
 
 
 def with_manager(manager_id: str) -> dict[str, Any]:
@@ -92,10 +93,11 @@ def test_scim_v2_accepts_a_manager_of_the_company(client: TestClient) -> None:
 
 @pytest.fixture
 def storing_client(database_url: str, client: TestClient) -> Iterator[TestClient]:
-    """An app on the same database with ``CONCUR_SCIM_UNKNOWN_MANAGER=store``."""
+    """An app on the same database with ``CONCUR_SCIM_UNKNOWN_MANAGER=store`` and
+    ``CONCUR_SCIM_GENERIC_VALUES=any`` (the settings for generic test tools)."""
     del client  # the shared client cleans the database after the test
     settings = Settings(database_url=database_url, bearer_token="test-token")
-    settings = settings.model_copy(update={"unknown_manager": "store"})
+    settings = settings.model_copy(update={"unknown_manager": "store", "generic_values": "any"})
     with TestClient(create_app(settings)) as storing:
         yield storing
 
@@ -113,5 +115,28 @@ def test_the_store_setting_keeps_unknown_managers_on_scim_v2_only(
         f"/profile/identity/v4/Users/{user_id}",
         json=patch({"op": "replace", "path": "manager", "value": "another-unknown"}),
         headers=HEADERS,
+    )
+    assert concur.status_code == 400, concur.text
+
+
+def test_generic_values_setting_stores_unservable_values_on_scim_v2_only(
+    client: TestClient, storing_client: TestClient
+) -> None:
+    """By default /scim/v2 refuses a value no Concur dialect could serve (a date that is
+    not one, an unknown time zone); with ``generic_values=any`` it stores it as sent, and
+    Identity v4 still refuses it."""
+    body = user_body(timezone="Mars/Olympus", dateOfBirth="not-a-date")
+    refused = client.post("/scim/v2/Users", json=body, headers=HEADERS)
+    assert refused.status_code == 400, refused.text
+    paths = [m["schemaPath"] for m in refused.json().get(CONCUR_ERROR, {}).get("messages", [])]
+    assert refused.json()["scimType"] == "invalidValue"
+    assert "timezone" in refused.json()["detail"]
+    assert "dateOfBirth" in refused.json()["detail"]
+    assert paths == []  # the generic dialect answers without Concur's extension
+    stored = storing_client.post("/scim/v2/Users", json=body, headers=HEADERS)
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["timezone"] == "Mars/Olympus"
+    concur = storing_client.post(
+        "/profile/identity/v4/Users", json=user_body(timezone="Mars/Olympus"), headers=HEADERS
     )
     assert concur.status_code == 400, concur.text

@@ -101,6 +101,9 @@ def _table() -> dict[tuple[str, str], Need | None]:
         ("PUT", "/scim/v2/Groups/{resource_id}"): write,
         ("PATCH", "/scim/v2/Groups/{resource_id}"): write,
         ("DELETE", "/scim/v2/Groups/{resource_id}"): write,
+        # RFC 7644 §3.7: a token that can write something; each operation then needs its
+        # single route's scopes (tests/api/test_scim_bulk.py).
+        ("POST", "/scim/v2/Bulk"): Need(any_of=(CORE_WRITE, USER_DELETE)),
         ("GET", "/scim/v4/Groups"): read,
         ("GET", "/scim/v4/Groups/{group_id}"): read,
         ("PUT", "/scim/v4/Groups/{group_id}"): write,
@@ -117,6 +120,8 @@ def _table() -> dict[tuple[str, str], Need | None]:
             ("DELETE", f"{root}/Users/{{user_id}}"): delete,
             ("POST", f"{root}/Bulk"): Need((PROVISION_WRITE,)),
             ("GET", f"{root}/provisions/{{provision_id}}/status"): Need((PROVISION_READ,)),
+            # User Retrieval v4 (§3.1): its own scope, not identity.user.core.read
+            ("POST", f"{root}/Users/.search"): Need((PROFILE_SEARCH,)),
         }
     table |= {
         ("GET", "/profile/spend/v4.1/Users"): Need((SPEND_READ,)),

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from support.samples import SAMPLES_DIR
 from support.ups import (
     ALL_EXTENSIONS,
     APPROVER,
@@ -54,6 +54,10 @@ from concur_scim.app import create_app
 from concur_scim.config import Settings
 
 SAMPLE_COMPANY = "4072d61f-d6a6-4553-9507-267748573f4b"
+# Concur's published Bulk example, byte for byte (tests/unit/test_published_examples.py).
+PUBLISHED_EXAMPLE = (
+    Path(__file__).resolve().parent.parent / "data" / "ups-bulk-request-example.json"
+)
 UNKNOWN_PRINCIPAL = "eef62890-04fc-4b72-9c5e-1511497414be"
 
 
@@ -78,9 +82,10 @@ def sample_client(client: TestClient, settings: Settings, engine: Engine) -> Ite
 
 
 def test_concur_bulk_example_end_to_end(sample_client: TestClient) -> None:
-    """Concur's Bulk example: identity and the valid extensions apply, Approver and Delegate
-    fail with Concur's messages (their users do not exist), the operation reports 207."""
-    raw = (SAMPLES_DIR / "concur_ups_bulk_example.json").read_text(encoding="utf-8")
+    """Concur's Bulk example, sent exactly as published: identity and the valid extensions
+    apply, Approver and Delegate fail with Concur's messages (their users do not exist), the
+    operation reports 207; the rules the example contradicts only warn."""
+    raw = PUBLISHED_EXAMPLE.read_text(encoding="utf-8")
     assert raw.count('"preferredLanguage"') == 2  # the repeated key is sent as written
     response = sample_client.post(f"{UPS}/Bulk", content=raw)
     assert response.status_code == 202, response.text
@@ -100,7 +105,7 @@ def test_concur_bulk_example_end_to_end(sample_client: TestClient) -> None:
         ENTERPRISE: "success",
         TRAVEL_USER: "success",
         SPEND_USER: "success",
-        ROLE: "no-op",
+        ROLE: "success",
         APPROVER: "error",
         APPROVER_LIMIT: "no-op",
         DELEGATE: "error",
@@ -123,14 +128,26 @@ def test_concur_bulk_example_end_to_end(sample_client: TestClient) -> None:
     assert [(m["type"], m["schemaPath"]) for m in gender] == [("warning", f"{CORE}:gender")]
     manager = [m["schemaPath"] for m in extension(op, ENTERPRISE)["messages"]]
     assert f"{ENTERPRISE}:manager.value" in manager  # an unknown manager is left out
+    warned = {
+        (m["schemaPath"], m["type"])
+        for urn in (CORE, APPROVER)
+        for m in extension(op, urn).get("messages", [])
+        if m["code"] == "INVALID_VALUE"
+    }
+    assert {
+        (f"{CORE}:phoneNumbers[0].primary", "warning"),
+        (f"{CORE}:phoneNumbers[0].notifications", "warning"),
+        (f"{CORE}:emergencyContacts[0].relationship", "warning"),
+        (f"{APPROVER}:budget[0].primary", "warning"),
+    } <= warned, warned
 
     user_id = op["resource"]["id"]
     assert op["resource"] == {"id": user_id, "type": "User"}
     person = read(sample_client, IDV4, user_id)
-    assert person["userName"] == "john.doe194@BravoPro7.com"
-    assert person["externalId"] == "1234abcd56789efg"
+    assert person["userName"] == "john.doe1201@BravoPro7.com"
+    assert person["externalId"] == "11223213123123"
     assert person["timezone"] == "America/Los_Angeles"
-    assert person[ENTERPRISE]["employeeNumber"] == "37487"
+    assert person[ENTERPRISE]["employeeNumber"] == "137490"
     assert person[ENTERPRISE]["companyId"] == SAMPLE_COMPANY
     assert person[ENTERPRISE].get("manager") is None
     spend = read(sample_client, SPEND, user_id)
@@ -142,6 +159,24 @@ def test_concur_bulk_example_end_to_end(sample_client: TestClient) -> None:
     assert spend[DELEGATE] == {}
     travel = read(sample_client, TRAVEL, user_id)
     assert travel[TRAVEL_USER]["ruleClass"] == {"id": 766615}
+
+
+def test_concur_bulk_example_for_another_company_fails_on_company_id_alone(
+    client: TestClient,
+) -> None:
+    """Sent to a server whose company is not the example's, the published example fails on
+    companyId alone, with a message that says how to serve that company."""
+    raw = PUBLISHED_EXAMPLE.read_text(encoding="utf-8")
+    response = client.post(f"{UPS}/Bulk", content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 202, response.text
+    done = wait(client, response.json()["id"])
+    [op] = done["operations"]
+    assert op["status"] == {"completed": True, "success": False, "code": "400"}
+    [(code, text)] = errors(op, CORE)
+    assert code == "INVALID_VALUE"
+    assert f"CONCUR_SCIM_COMPANY_ID={SAMPLE_COMPANY}" in text
+    [message] = [m for m in extension(op, CORE)["messages"] if m["type"] == "error"]
+    assert message["schemaPath"] == f"{ENTERPRISE}:companyId"
 
 
 # -- result kinds ---------------------------------------------------------------------------
@@ -243,7 +278,9 @@ def test_spend_user_failure_makes_dependent_spend_extensions_no_op(client: TestC
     assert op["status"] == {"completed": True, "success": False, "code": "207"}
     got = results(op)
     assert got[SPEND_USER] == "error"
-    assert [c for c, _ in errors(op, SPEND_USER)] == ["INVALID_VALUE"]
+    found = errors(op, SPEND_USER)  # every finding: the size, and no ISO 4217 code
+    assert {c for c, _ in found} == {"INVALID_VALUE"}
+    assert f"Invalid '{SPEND_USER}:reimbursementCurrency' Size" in [m for _, m in found]
     assert got[ROLE] == got[USER_PREFERENCE] == "no-op"
     for urn in (ROLE, USER_PREFERENCE):
         [note] = extension(op, urn)["messages"]

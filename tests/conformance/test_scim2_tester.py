@@ -15,10 +15,13 @@ Checks that scim2-tester 0.5.2 may report as SKIPPED, and why none is accepted h
 
 So no skip is legitimate and :data:`ALLOWED_SKIPS` is empty: a skip fails the test.
 
-scim2-tester fills ``manager.value`` with random ids that name no user, which this server
-refuses by default (as Concur does, docs/security.md); the run sets
-``CONCUR_SCIM_UNKNOWN_MANAGER=store``, the setting meant for such generic tools, and
-``tests/api/test_manager_references.py`` covers the default.
+scim2-tester fills every string with a random UUID: ``manager.value`` with ids that name no
+user, dates, time zones, languages and country codes with text no Concur dialect could serve.
+This server refuses both on ``/scim/v2`` by default (as Concur does; docs/security.md,
+docs/concur-compatibility.md), so the run sets the two settings meant for such generic tools,
+``CONCUR_SCIM_UNKNOWN_MANAGER=store`` and ``CONCUR_SCIM_GENERIC_VALUES=any``;
+``tests/api/test_manager_references.py`` and ``tests/unit/test_concur_validation.py`` cover
+the defaults.
 
 Known false positives of scim2-tester are tolerated, narrowly (see
 :func:`_is_readonly_display_false_positive` and :func:`_is_extension_readd_false_positive`).
@@ -205,7 +208,12 @@ def test_scim2_tester_reports_no_failure(server_database_url: str) -> None:
     """scim2-tester's every check succeeds against the real server."""
     with (
         running_server(
-            server_database_url, TOKEN, extra_env={"CONCUR_SCIM_UNKNOWN_MANAGER": "store"}
+            server_database_url,
+            TOKEN,
+            extra_env={
+                "CONCUR_SCIM_UNKNOWN_MANAGER": "store",
+                "CONCUR_SCIM_GENERIC_VALUES": "any",
+            },
         ) as base,
         httpx2.Client(
             base_url=f"{base}/scim/v2",

@@ -24,10 +24,19 @@ Where the file is wrong or contradicts reference/concur-v4.md, we follow the ref
 - ``User`` requires ``timezone``, ``preferredLanguage`` and enterprise ``startDate``; §6.1 and
   §6.2 make them optional with defaults. Our requests leave them out; our answers carry the
   defaults, so the response schema holds as written.
+- ``POST /Users/.search`` (User Retrieval v4) is not in the file; §3.1 and Concur's User
+  Retrieval v4 page document it: we add it, answering a ListResponse of the file's ``User``
+  counted by ``total`` (§9 item 10, no ``totalResults``) and paged by ``nextCursor``, with the
+  file's error bodies.
+- A search result holds the ``attributes`` asked for and ``id`` (the page's own example), so
+  it requires ``id`` only; a search without ``attributes`` is held to ``User`` as written.
+- ``SpendRole`` types ``roles[].roleName`` as an object; §6.6 says a role code, a string.
+- ``SpendUser`` types ``reimbursementType`` as an object; its own enum and §6.5 say a string.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,12 +60,17 @@ from support.contract import (
     without_user_name,
 )
 from support.factories import ENTERPRISE
-from support.openapi import OpenApiFile
+from support.openapi import OpenApiFile, validate_body
 
 LEGACY = "/provisioning/v4"
 BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 CONCUR_ERROR = "urn:ietf:params:scim:api:messages:concur:2.0:Error"
 SPEND_USER = "urn:ietf:params:scim:schemas:extension:spend:2.0:User"
+SPEND_ROLE = "urn:ietf:params:scim:schemas:extension:spend:2.0:Role"
+PAYROLL = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:Payroll"
+TRAVEL_USER = "urn:ietf:params:scim:schemas:extension:travel:2.0:User"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 RESOURCE_TYPE_URN = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
 DEADLINE_SECONDS = 120.0
@@ -107,6 +121,7 @@ RESOURCE_TYPES: dict[str, Any] = {
 
 
 def _fix(doc: dict[str, Any]) -> None:
+    _add_user_retrieval(doc)
     status = doc["definitions"]["ProvisionStatus"]["properties"]
     # concur-openapi says status.success is a boolean; reference §3.4 says null while pending
     status["status"]["properties"]["success"]["x-nullable"] = True
@@ -132,6 +147,41 @@ def _fix(doc: dict[str, Any]) -> None:
                 kind["type"] = {"type": "string", "enum": ["error", "warning"]}
 
 
+def _add_user_retrieval(doc: dict[str, Any]) -> None:
+    definitions = doc["definitions"]
+    roles = definitions["SpendRole"]["properties"]["roles"]["items"]["properties"]
+    # concur-openapi says roleName is an object; reference §6.6 says a role code (a string)
+    roles["roleName"] = {**roles["roleName"], "type": "string"}
+    spend = definitions["SpendUser"]["properties"]
+    # concur-openapi says reimbursementType is an object; its enum and §6.5 say a string
+    spend["reimbursementType"] = {**spend["reimbursementType"], "type": "string"}
+    # concur-openapi has no search result; the User Retrieval page's example answers the asked
+    # attributes and id: a User that requires id only
+    definitions["SearchResult"] = {**definitions["User"], "required": ["id"]}
+    errors = {
+        code: copy.deepcopy(response)
+        for code, response in doc["paths"]["/Bulk"]["post"]["responses"].items()
+        if code in ("400", "401", "500", "503")
+    }
+    # concur-openapi documents no /Users/.search; reference §3.1 and the User Retrieval page do
+    doc["paths"]["/Users/.search"] = {
+        "post": {"responses": {"200": {"description": "OK", "schema": SEARCH_RESPONSE}, **errors}}
+    }
+
+
+SEARCH_RESPONSE: dict[str, Any] = {
+    "type": "object",
+    "required": ["schemas", "total", "itemsPerPage", "Resources"],
+    "properties": {
+        "schemas": {"type": "array", "items": {"enum": [LIST_RESPONSE]}},
+        "total": {"type": "integer", "minimum": 0},
+        "itemsPerPage": {"type": "integer", "minimum": 0},
+        "nextCursor": {"type": "string", "minLength": 1},
+        "Resources": {"type": "array", "items": {"$ref": "#/definitions/SearchResult"}},
+    },
+    # §9 item 10: ``total`` in place of ``totalResults``
+    "not": {"required": ["totalResults"]},
+}
 SPEC = OpenApiFile("user-provisioning-v4.json", fix=_fix)
 Send = Callable[[TestClient, str], Response]
 
@@ -247,6 +297,62 @@ def _delete_user(client: TestClient, root: str) -> Response:
     return client.delete(f"{root}/Users/{create_user(client, root)['id']}")
 
 
+def _provisioned_user(client: TestClient, root: str) -> dict[str, Any]:
+    """A user with identity, Spend User, Role, Payroll and Travel, once the worker applied
+    them (the extensions the file's ``User`` carries)."""
+    extensions = {
+        SPEND_USER: {
+            **_spend(),
+            "cashAdvanceAccountCode": "CA1",
+            "reimbursementType": "ADP_PAYROLL",
+        },
+        SPEND_ROLE: {"roles": [{"roleName": "EXP_APPROVER"}]},
+        PAYROLL: {"adp": {"companyCode": "C", "deductionCode": "D", "employeeFileNumber": "F"}},
+        TRAVEL_USER: {
+            "ruleClass": {"name": "Default Travel Class"},
+            "travelCrsName": "Traveller",
+            "name": {"givenName": "Given", "familyName": "Family"},
+        },
+    }
+    created = create_user(client, root, **extensions)
+    _wait_until_completed(client, root, created["meta"]["provisionId"])
+    return created
+
+
+def _search(client: TestClient, root: str) -> Response:
+    created = _provisioned_user(client, root)
+    body = {"schemas": [SEARCH_REQUEST], "filter": f'userName eq "{created["userName"]}"'}
+    return client.post(f"{root}/Users/.search", json=body)
+
+
+def _search_example(client: TestClient, root: str) -> Response:
+    """The request of the User Retrieval page's example, verbatim but for the userName."""
+    created = create_user(client, root)
+    body = {
+        "schemas": [SEARCH_REQUEST],
+        "filter": f'userName eq "{created["userName"]}"',
+        "attributes": ["name", "emails", "userName"],
+        "excludedAttributes": [],
+        "count": 10,
+        "cursor": None,
+    }
+    return client.post(f"{root}/Users/.search", json=body)
+
+
+def _search_pages(client: TestClient, root: str) -> Response:
+    """A Spend User filter, one result a page: the first page carries ``nextCursor``."""
+    for _ in range(2):
+        create_user(client, root, **{SPEND_USER: {**_spend(), "cashAdvanceAccountCode": "CA1"}})
+    body = {"schemas": [SEARCH_REQUEST], "filter": f'{SPEND_USER}:country eq "US"', "count": 1}
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while True:  # the Spend Users are written by the worker after the 201
+        response = client.post(f"{root}/Users/.search", json=body)
+        if response.status_code != 200 or response.json()["total"] == 2:
+            return response
+        assert time.monotonic() < deadline, response.text
+        time.sleep(0.05)
+
+
 def _legacy(send: Send) -> Send:
     """``send`` under the legacy prefix /provisioning/v4 (§3.1) instead of the file's."""
     return lambda client, _root: send(client, LEGACY)
@@ -297,6 +403,10 @@ CASES = [
         fallback=RESOURCE_TYPE,
     ),
     Case("GET /ServiceProviderConfig", 200, lambda c, r: c.get(f"{r}/ServiceProviderConfig")),
+    Case("POST /Users/.search", 200, _search),
+    Case("POST /Users/.search", 200, _search_example, label="Concur's example"),
+    Case("POST /Users/.search", 200, _search_pages, label="Spend filter, cursor"),
+    Case("POST /Users/.search", 200, _legacy(_search), label="legacy prefix"),
 ]
 
 ERROR_CASES = [
@@ -349,6 +459,22 @@ ERROR_CASES = [
         lambda c, r: c.get(f"{r}/provisions/{UNKNOWN_ID}/status", headers=BAD_TOKEN),
         label="bad token",
     ),
+    Case(
+        "POST /Users/.search",
+        400,
+        lambda c, r: c.post(
+            f"{r}/Users/.search", json={"schemas": [SEARCH_REQUEST], "filter": 'title eq "x"'}
+        ),
+        label="unlisted filter attribute",
+    ),
+    Case(
+        "POST /Users/.search",
+        401,
+        lambda c, r: c.post(
+            f"{r}/Users/.search", json={"schemas": [SEARCH_REQUEST]}, headers=BAD_TOKEN
+        ),
+        label="bad token",
+    ),
 ]
 
 
@@ -367,3 +493,14 @@ def test_documented_error_answers_as_documented(client: TestClient, case: Case) 
 def test_every_documented_operation_is_exercised() -> None:
     """The cases above exercise exactly the operations user-provisioning-v4.json documents."""
     assert exercised_operations(CASES, SPEC) == documented_operations(SPEC)
+
+
+def test_search_results_are_users_as_the_file_defines_them(client: TestClient) -> None:
+    """Without ``attributes``, each result is the file's ``User`` as written (its required
+    attributes, and the spend, payroll and travel extensions it carries)."""
+    response = _search(client, SPEC.base_path)
+    assert response.status_code == 200, response.text
+    [user] = response.json()["Resources"]
+    assert {SPEND_USER, SPEND_ROLE, PAYROLL, TRAVEL_USER} <= set(user)
+    schema = {"allOf": [{"$ref": "#/definitions/User"}], "definitions": SPEC.definitions}
+    validate_body(schema, user, "user-provisioning-v4.json: User")

@@ -6,7 +6,9 @@ requests that fit the document (positive) and requests that break it (negative);
 sent with the test token through the in-process client of tests/conftest.py. Every answer
 must be below 500; a SCIM route answers ``application/scim+json`` with a JSON body, and an
 error body is an RFC 7644 §3.12 Error (``schemas`` holds the Error URN, ``status`` is the
-status code as a string). User v1.0 (``/api/…``) answers its legacy XML or JSON instead.
+status code as a string). Each operation of a ``/scim/v2/Bulk`` answer is held to the same
+(below 500, an Error when it failed). User v1.0 (``/api/…``) answers its legacy XML or JSON
+instead.
 
 Every case with a JSON object body is also sent in a hostile variant (:func:`hostile`): a
 member whose number no double holds (``1e999``), a ``NaN`` or ``Infinity`` literal, or a
@@ -41,6 +43,7 @@ from concur_scim.scim.errors import ERROR_URN
 TOKEN = "test-token"  # tests/conftest.py's token
 EXAMPLES_PER_MODE = 2
 SCIM_JSON = "application/scim+json"
+BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 
 
 @cache
@@ -100,6 +103,13 @@ def check_response(path: str, status: int, content_type: str, content: bytes) ->
         assert body.get("status") == wanted, body
     else:
         assert isinstance(body, dict | list), body
+        if isinstance(body, dict) and BULK_RESPONSE in body.get("schemas", []):
+            # A BulkResponse is a 200 whatever its operations did (RFC 7644 §3.7.3): each
+            # operation is held to the same contract.
+            for result in body["Operations"]:
+                assert int(result["status"]) < 500, result
+                if int(result["status"]) >= 400:
+                    assert result["response"]["schemas"] == [ERROR_URN], result
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)

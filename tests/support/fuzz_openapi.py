@@ -3,10 +3,11 @@
 The routes read raw JSON bodies and query strings (no pydantic models), so FastAPI's own
 document lists the paths and path parameters but no request bodies, query parameters or
 authentication. :func:`fuzz_openapi` adds them: loose JSON Schemas of the SCIM messages
-(resources derived from the registry, PatchOp, SearchRequest, BulkRequest; RFC 7644 §3.3,
-§3.4.3, §3.5.2, §3.7), the list and projection query parameters (§3.4.2), examples for the
-path parameters, and bearer authentication. Schemas stay open (``additionalProperties``) so
-the fuzzer also sends what a strict client would not.
+(resources derived from the registry, PatchOp, SearchRequest, the BulkRequests of User
+Provisioning and of ``/scim/v2``; RFC 7644 §3.3, §3.4.3, §3.5.2, §3.7), the list and
+projection query parameters (§3.4.2), examples for the path parameters, and bearer
+authentication. Schemas stay open (``additionalProperties``) so the fuzzer also sends what a
+strict client would not.
 """
 
 from __future__ import annotations
@@ -145,10 +146,63 @@ def bulk_body() -> dict[str, Any]:
     }
 
 
+def scim_bulk_body() -> dict[str, Any]:
+    """A JSON Schema of the generic dialect's BulkRequest (RFC 7644 §3.7) whose positive
+    cases mostly pass the envelope check, so that operations run: one variant per method
+    (POST to a collection with a ``bulkId``; PUT, PATCH, DELETE to an id or a ``bulkId:``
+    reference) on Users and Groups, ``version``, ``failOnErrors``, and each method's data
+    (a User, a Group, a PatchOp of either, with ``bulkId:`` members). Negative cases break
+    the envelope."""
+    refs = ["bulkId:u1", "bulkId:g1", "bulkId:nobody"]
+    by_id = [f"/{endpoint}/{i}" for endpoint in ("Users", "Groups") for i in [*refs, UNKNOWN_ID]]
+    user, group = resource_body(user_schema()), resource_body(group_schema())
+    member = {"type": "object", "properties": {"value": {"enum": [*refs, UNKNOWN_ID]}}}
+    group["properties"]["members"] = {"type": "array", "items": member, "maxItems": 2}
+    resource = {"anyOf": [user, group]}
+    patches = {"anyOf": [patch_body(user_schema()), patch_body(group_schema())]}
+    version = {"anyOf": [{"enum": ['W/"1"', 'W/"2"', "*"]}, {"type": "string"}]}
+
+    def variant(method: str, paths: list[str], data: dict[str, Any] | None) -> dict[str, Any]:
+        properties: dict[str, Any] = {
+            "method": {"enum": [method]},
+            "path": {"enum": paths},
+            "version": version,
+        }
+        required = ["method", "path"]
+        if method == "POST":
+            named = {"enum": ["u1", "g1"]}  # what ``refs`` name
+            properties["bulkId"] = {"anyOf": [named, {"type": "string", "minLength": 1}]}
+            required.append("bulkId")
+        if data is not None:
+            properties["data"] = data
+            required.append("data")
+        return {"type": "object", "properties": properties, "required": required}
+
+    operation = {
+        "anyOf": [
+            variant("POST", ["/Users", "/Groups"], resource),
+            variant("PUT", by_id, resource),
+            variant("PATCH", by_id, patches),
+            variant("DELETE", by_id, None),
+        ]
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "schemas": {"type": "array", "items": {"enum": [BULK_REQUEST]}, "minItems": 1},
+            "failOnErrors": {"type": "integer", "minimum": 1},
+            "Operations": {"type": "array", "items": operation, "minItems": 1, "maxItems": 3},
+        },
+        "required": ["schemas", "Operations"],
+    }
+
+
 def _request_body(path: str, method: str) -> dict[str, Any] | None:
     resource = group_schema() if "/groups" in path.lower() else user_schema()
     if path.endswith(".search"):
         return search_body()
+    if path == "/scim/v2/Bulk":
+        return scim_bulk_body()
     if path.endswith("/Bulk"):
         return bulk_body()
     if path.startswith("/api/"):

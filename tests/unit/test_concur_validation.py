@@ -17,6 +17,7 @@ from concur_scim.scim.registry import (
     user_schema,
 )
 from concur_scim.scim.validation import normalize_resource
+from concur_scim.scim.violations import Findings
 
 SPEND_USER = "urn:ietf:params:scim:schemas:extension:spend:2.0:User"
 SPEND_ROLE = "urn:ietf:params:scim:schemas:extension:spend:2.0:Role"
@@ -68,6 +69,18 @@ def refused(body: dict[str, Any], path: str, error: type[ScimError] = InvalidVal
         strict(body)
     assert f"'{path}'" in caught.value.detail, caught.value.detail
     return caught.value
+
+
+def warned(body: dict[str, Any], path: str) -> dict[str, Any]:
+    """Assert that the strict validator accepts ``body`` with a warning naming ``path``
+    (a rule one of Concur's own examples contradicts: scim/rule_book.py); the document."""
+    findings = Findings()
+    doc = normalize_resource(body, user_schema(), strict=True, findings=findings)
+    assert [f.detail for f in findings.errors] == []
+    details = [f.detail for f in findings.warnings]
+    assert any(f"'{path}'" in d for d in details), details
+    assert all(m["type"] == "warning" for m in findings.warning_messages())
+    return doc
 
 
 def spend_user(**overrides: Any) -> dict[str, Any]:
@@ -140,9 +153,16 @@ def test_required_error_carries_a_concur_message() -> None:
     ]
 
 
-def test_emergency_contact_needs_name_and_relationship() -> None:
-    """A present emergency contact must carry name and relationship (§6.1)."""
-    refused(concur_user(emergencyContacts=[{"name": "Bob"}]), "emergencyContacts[0].relationship")
+def test_emergency_contact_needs_a_name_and_warns_without_relationship() -> None:
+    """A present emergency contact must carry a name (§6.1); without a relationship it is
+    kept with a warning, as Concur's own User Provisioning example sends one."""
+    refused(
+        concur_user(emergencyContacts=[{"relationship": "Spouse"}]), "emergencyContacts[0].name"
+    )
+    doc = warned(
+        concur_user(emergencyContacts=[{"name": "Bob"}]), "emergencyContacts[0].relationship"
+    )
+    assert doc["emergencyContacts"] == [{"name": "Bob"}]
 
 
 # --- lengths -----------------------------------------------------------------------------------
@@ -352,12 +372,13 @@ def test_exactly_one_primary_mobile() -> None:
 
 
 def test_type_bound_phone_sub_attributes() -> None:
-    """primary/notifications/issuingCountry belong to mobiles, workExtension to work phones."""
-    refused(
+    """primary/notifications/issuingCountry belong to mobiles (a warning: Concur's own
+    example sends a primary Work number), workExtension to work phones (refused)."""
+    warned(
         concur_user(phoneNumbers=[{"value": "1", "type": "work", "primary": True}]),
         "phoneNumbers[0].primary",
     )
-    refused(
+    warned(
         concur_user(phoneNumbers=[{"value": "1", "type": "home", "issuingCountry": "US"}]),
         "phoneNumbers[0].issuingCountry",
     )
@@ -489,11 +510,16 @@ def test_test_employee_is_settable_at_creation_only() -> None:
 
 
 def test_only_report_and_request_approvers_may_be_non_primary() -> None:
-    """primary:false is accepted for report approvers and refused for invoice ones (§6.7)."""
+    """primary:false is accepted for report approvers; for invoice ones it is kept with a
+    warning (§6.7; Concur's own example sends a non-primary budget approver)."""
     approver = {"approver": {"employeeNumber": "E1"}, "primary": False}
     assert extension(SPEND_APPROVER, {"report": [approver]})["report"] == [approver]
-    with pytest.raises(InvalidValue, match=r"invoice\[0\]\.primary"):
-        extension(SPEND_APPROVER, {"invoice": [approver]})
+    findings = Findings()
+    resource = downstream(SPEND_APPROVER)
+    doc = normalize_resource({"invoice": [approver]}, resource, strict=True, findings=findings)
+    assert doc["invoice"] == [approver]
+    [warning] = findings.warning_messages()
+    assert warning["schemaPath"] == f"{SPEND_APPROVER}:invoice[0].primary"
 
 
 def test_approver_needs_an_id_or_an_employee_number() -> None:
@@ -558,23 +584,58 @@ def test_travel_rule_class_by_id_or_name() -> None:
         concur_user(
             emails=[{"value": "a@b.c", "type": "business"}, {"value": "b@b.c", "type": "business"}]
         ),
-        concur_user(name={"givenName": "G" * 100, "familyName": "F"}, timezone="Mars/Olympus"),
-        concur_user(userName="a+b@example.com", dateOfBirth="soon"),
-        with_enterprise(
-            startDate="not a date", leavesOfAbsence=[{"startDate": "x"}, {"startDate": "x"}]
-        ),
+        concur_user(name={"givenName": "G" * 100, "familyName": "F"}),
+        concur_user(userName="a+b@example.com"),
+        with_enterprise(leavesOfAbsence=[{"startDate": "2020-01-01"}, {"startDate": "2020-01-01"}]),
         concur_user(
             phoneNumbers=[{"value": "1", "type": "mobile"}, {"value": "2", "type": "mobile"}]
         ),
     ],
 )
 def test_generic_mode_checks_types_only(body: dict[str, Any]) -> None:
-    """Without strict, Concur's constraints are not applied and values are kept as sent."""
+    """Without strict, Concur's lengths, lists and cross-value rules are not applied and
+    values are kept as sent."""
     sent = copy.deepcopy(body)
     doc = normalize_resource(body, user_schema())
     assert doc["userName"] == sent["userName"]
     for key in ("emails", "phoneNumbers", "timezone", "dateOfBirth"):
         assert doc.get(key) == sent.get(key)
+
+
+def test_generic_mode_refuses_what_no_concur_dialect_could_serve() -> None:
+    """Without strict, dates, date ranges and code lists are still checked (so every
+    Concur dialect can serve what /scim/v2 stores), every finding at once."""
+    body = with_enterprise(startDate="not a date", leavesOfAbsence=[{"startDate": "not-a-date"}])
+    body.update(timezone="Mars/Olympus", dateOfBirth="soon")
+    with pytest.raises(InvalidValue) as caught:
+        normalize_resource(body, user_schema())
+    paths = [m["schemaPath"] for m in caught.value.messages]
+    assert paths == [
+        f"{CORE_USER}:timezone",
+        f"{CORE_USER}:dateOfBirth",
+        f"{ENTERPRISE_USER}:startDate",
+        f"{ENTERPRISE_USER}:leavesOfAbsence[0].startDate",
+    ], paths
+
+
+def test_every_violation_is_reported_with_its_path() -> None:
+    """The strict validator reports all violations of a request, not the first one."""
+    body = concur_user(
+        name={"givenName": "G" * 40, "familyName": "F" * 40},
+        emails=[{"value": "a@b.c", "type": "work"}, {"value": "d@e.f", "type": "work"}],
+        timezone="Mars/Olympus",
+    )
+    with pytest.raises(InvalidValue) as caught:
+        strict(body)
+    paths = {m["schemaPath"] for m in caught.value.messages}
+    assert {
+        f"{CORE_USER}:name.givenName",
+        f"{CORE_USER}:name.familyName",
+        f"{CORE_USER}:emails[1].type",
+        f"{CORE_USER}:timezone",
+    } <= paths, paths
+    assert all(m["type"] == "error" for m in caught.value.messages)
+    assert caught.value.detail.count("; ") >= 3
 
 
 def test_generic_mode_ignores_previous() -> None:

@@ -16,6 +16,7 @@ from concur_scim.scim.filter_policy import (
     identity_search_policy,
     identity_v4_policy,
     no_filter_policy,
+    user_retrieval_policy,
 )
 from concur_scim.scim.registry import ENTERPRISE_USER
 
@@ -146,7 +147,8 @@ SCIM_V4 = replace(
 )
 
 # User Provisioning v4 (§3): its own router (api/ups.py) for Users writes, Bulk, statuses and
-# discovery; no list, read or search of users (§3.1).
+# discovery; no list or read of users (§3.1), and its one search is User Retrieval's
+# (:func:`user_retrieval`).
 UPS_V4 = replace(
     _CONCUR,
     name="ups-v4",
@@ -163,6 +165,28 @@ UPS_V4 = replace(
     ),
 )
 UPS_LEGACY = replace(UPS_V4, name="ups-v4-legacy", prefix="/provisioning/v4")
+
+
+def user_retrieval(ups: Dialect) -> Dialect:
+    """User Retrieval v4's ``POST /Users/.search`` under a UPS prefix (reference §1, §3.1;
+    Concur's User Retrieval v4 page): cursor paging only (RFC 9865), 100 results by default
+    and at most 1000, the total on every page, no sorting, RFC 7644's SearchRequest URN
+    (Concur's v4.1 one accepted too, §9 item 10) and its filter rules. Not a dialect of its
+    own: it shares the UPS prefixes, errors and discovery."""
+    return replace(
+        ups,
+        name=f"{ups.name}-user-retrieval",
+        search=True,
+        filter=True,
+        index_paging=False,
+        cursor_paging=True,
+        cursor_total=True,
+        default_page_size=100,
+        max_page_size=1000,
+        search_filter=user_retrieval_policy,
+        search_schemas=(RFC_SEARCH_REQUEST, CONCUR_SEARCH_REQUEST),
+    )
+
 
 DIALECTS: tuple[Dialect, ...] = (
     GENERIC_SCIM,

@@ -20,6 +20,7 @@ from concur_scim.api.params import parse_list_request
 from concur_scim.api.render import render
 from concur_scim.api.resources import KINDS, base_url, check_query, readable
 from concur_scim.api.responses import ScimResponse, list_response
+from concur_scim.api.scim_bulk import bulk_limits
 from concur_scim.api.scopes import require
 from concur_scim.config import Settings
 from concur_scim.scim.errors import (
@@ -87,13 +88,16 @@ def service_provider_config(settings: Settings, dialect: Dialect, root: str) -> 
 
 
 def _bulk(settings: Settings, dialect: Dialect) -> dict[str, Any]:
-    """The bulk limits the dialect enforces (UPS, reference/concur-v4.md §3.2), or none."""
-    if not dialect.bulk:
+    """The bulk limits the dialect enforces (UPS, reference/concur-v4.md §3.2; the generic
+    dialect's RFC 7644 §3.7 Bulk), or none: ``api/scim_bulk.py`` ``bulk_limits``, which the
+    Bulk routes apply."""
+    limits = bulk_limits(settings, dialect)
+    if limits is None:
         return {"supported": False, "maxOperations": 0, "maxPayloadSize": 0}
     return {
         "supported": True,
-        "maxOperations": settings.bulk_max_operations,
-        "maxPayloadSize": settings.bulk_max_payload_bytes,
+        "maxOperations": limits.max_operations,
+        "maxPayloadSize": limits.max_payload_bytes,
     }
 
 

@@ -1,8 +1,9 @@
 """Pure ASGI middleware (no ``BaseHTTPMiddleware``: it costs a task and a copy per request).
 
 - :class:`PathNormalizer`: Concur's docs and Postman collection write paths with and without
-  a trailing slash and with lower-case collection segments (``/users``), reference/concur-v4.md
-  §2; so a trailing slash is dropped and known collection segments are matched
+  a trailing slash, with lower-case collection segments (``/users``) and with a doubled slash
+  (``/provisioning/v4//Users``), reference/concur-v4.md §2; so a trailing slash is dropped,
+  a run of slashes is read as one and known collection segments are matched
   case-insensitively, for every dialect. Under ``/api/user/v1.0/`` and ``/api/v3.0/common/``
   (Concur's legacy APIs, reference/concur-user-v1.md §2.1) the whole path is lower-cased.
 - :class:`CorrelationMiddleware`: every response carries ``concur-correlationid`` (the
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 
 from starlette.datastructures import MutableHeaders
@@ -50,10 +52,14 @@ _SEGMENTS = {
 # User v1.0 (reference/concur-user-v1.md §2.1): IIS routed case-insensitively, and its
 # paths hold no ids, so the whole path is matched in lower case.
 _LOWER_PREFIXES = ("/api/user/v1.0/", "/api/v3.0/common/")
+_SLASHES = re.compile("//+")
 
 
 def normalize_path(path: str) -> str:
-    """``path`` without a trailing slash and with canonical collection segment spelling."""
+    """``path`` without a trailing slash, with each run of slashes as one, and with
+    canonical collection segment spelling."""
+    if "//" in path:  # the one substring test is all a well-formed path pays
+        path = _SLASHES.sub("/", path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     if path.lower().startswith(_LOWER_PREFIXES):

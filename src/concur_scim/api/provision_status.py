@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from concur_scim.scim.lint import LINT_URN
 from concur_scim.scim.provision_schemas import PROVISION_STATUS_URN
 from concur_scim.services.provisioning import EXTENSION_NAMES
 from concur_scim.store.provisions import OperationRecord, ProvisionRecord, ResultRecord
@@ -72,7 +73,8 @@ def render_status(
 
 
 def render_operation(op: OperationRecord, results: list[ResultRecord]) -> dict[str, Any]:
-    """One entry of ``operations[]``: its status, resource and per-extension results."""
+    """One entry of ``operations[]``: its status, resource and per-extension results, and
+    the lint report stored with it (scim/lint.py), if the request asked for one."""
     status: dict[str, Any] = {"completed": op.done, "success": op.success if op.done else None}
     if op.done and op.code is not None:
         status["code"] = op.code
@@ -82,6 +84,8 @@ def render_operation(op: OperationRecord, results: list[ResultRecord]) -> dict[s
     body["extensions"] = [
         render_result(r) for r in sorted(results, key=lambda r: _ORDER.get(r.urn, len(_ORDER)))
     ]
+    if op.lint is not None:  # stored when the request asked for the lint report
+        body[LINT_URN] = {"findings": op.lint}
     return body
 
 

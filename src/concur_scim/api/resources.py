@@ -8,8 +8,10 @@ service function, render. RFC 7644 §3.3-§3.6 (CRUD), §3.4.2 (list), §3.4.3 (
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -40,6 +42,7 @@ from concur_scim.api.scopes import (
     require,
     user_attributes,
 )
+from concur_scim.scim.lint import LINT_URN, lint_object, lint_user, wants_lint
 from concur_scim.scim.projection import Projection
 from concur_scim.scim.registry import ResourceSchema, group_schema, user_schema
 from concur_scim.services import groups as group_service
@@ -120,7 +123,9 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         if projection.includes(resource, kind.derived):
             record = kind.attach(conn, [record])[0]
         shown = show(record, base_url(request, dialect))
-        body = projection.apply(readable(kind, shown, request), resource)
+        body = _write_notes(
+            projection.apply(readable(kind, shown, request), resource), request, record
+        )
         return ScimResponse(body, status_code=status, headers={"ETag": record.etag})
 
     def show(record: ResourceRecord, root: str) -> dict[str, Any]:
@@ -158,7 +163,11 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         svc: ServicesDep,
     ) -> Response:
         record = kind.create(
-            conn, company, body, clock=svc.clock, **write_options, **_manager_option(kind, svc)
+            conn,
+            company,
+            body,
+            clock=svc.clock,
+            **_write_options(kind, svc, write_options, request, body),
         )
         response = one(conn, request, record, projection_of(request), dialect.create_status)
         response.headers["Location"] = location(record, resource, base_url(request, dialect))
@@ -211,8 +220,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             body,
             clock=svc.clock,
             if_match=request.headers.get("if-match"),
-            **write_options,
-            **_manager_option(kind, svc),
+            **_write_options(kind, svc, write_options, request, body),
         )
         return one(conn, request, record, projection_of(request))
 
@@ -232,8 +240,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             body,
             clock=svc.clock,
             if_match=request.headers.get("if-match"),
-            **write_options,
-            **_manager_option(kind, svc),
+            **_write_options(kind, svc, write_options, request, body),
         )
         projection = projection_of(request)
         asked = projection.attributes or projection.excluded
@@ -276,12 +283,58 @@ def readable(kind: ResourceKind, body: dict[str, Any], request: Request) -> dict
     return hide_unreadable(body, request.state.principal) if kind is USERS else body
 
 
-def _manager_option(kind: ResourceKind, svc: Services) -> dict[str, Any]:
-    """``check_manager=False`` for user writes when ``CONCUR_SCIM_UNKNOWN_MANAGER=store``
-    (strict dialects check the manager whatever it says: services/users.py)."""
-    if kind is USERS and svc.settings.unknown_manager == "store":
-        return {"check_manager": False}
-    return {}
+# A write answer's member listing the warnings of the Concur rules the request broke (rules
+# that Concur's own examples show it accepts: scim/rule_book.py), in Concur's message shape.
+WARNINGS_URN = "urn:concur-scim:api:messages:2.0:Warnings"
+
+
+def _write_options(
+    kind: ResourceKind,
+    svc: Services,
+    dialect_options: dict[str, Any],
+    request: Request,
+    body: Any,
+) -> dict[str, Any]:
+    """The service options of one write; what its answer reports is kept on the request
+    (:func:`_write_notes`): the body for the lint report when asked for (``Prefer:
+    concur-lint`` or ``CONCUR_SCIM_LINT=always``), and for users ``warnings``, which
+    collects the Concur rules that only warn (scim/rule_book.py).
+
+    ``check_manager=False`` when ``CONCUR_SCIM_UNKNOWN_MANAGER=store`` and
+    ``concur_values=False`` when ``CONCUR_SCIM_GENERIC_VALUES=any`` (strict dialects check
+    both whatever they say: services/users.py).
+    """
+    if svc.settings.lint == "always" or wants_lint(request.headers.get("prefer")):
+        request.state.lint = partial(
+            lint_user,
+            copy.deepcopy(body),
+            kind.schema(),
+            company_id=request.state.principal.company_id,
+            patch=request.method == "PATCH",
+            concur_rules=kind is USERS,
+        )
+    if kind is not USERS:
+        return dialect_options
+    warnings: list[dict[str, str]] = []
+    request.state.warnings = warnings
+    options: dict[str, Any] = {**dialect_options, "warnings": warnings}
+    if svc.settings.unknown_manager == "store":
+        options["check_manager"] = False
+    if svc.settings.generic_values == "any":
+        options["concur_values"] = False  # strict dialects check whatever it says
+    return options
+
+
+def _write_notes(body: dict[str, Any], request: Request, record: ResourceRecord) -> dict[str, Any]:
+    """``body`` (a write's answer) with the write's warnings under :data:`WARNINGS_URN`
+    and, when asked for, the lint report under ``LINT_URN`` (scim/lint.py)."""
+    warnings = getattr(request.state, "warnings", None)
+    if warnings:
+        body[WARNINGS_URN] = {"messages": warnings}
+    lint = getattr(request.state, "lint", None)
+    if lint is not None:
+        body[LINT_URN] = lint_object(lint(stored=record.doc))
+    return body
 
 
 def _matches(record: ResourceRecord, if_none_match: str) -> bool:

@@ -35,6 +35,7 @@ from concur_scim.scim.errors import (
     Unauthorized,
     concur_messages,
 )
+from concur_scim.scim.lint import LINT_URN, lint_object
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 LIST_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -63,10 +64,13 @@ def concur_error_body(error: ScimError) -> dict[str, Any]:
     return body
 
 
-def error_response(error: ScimError, *, concur: bool = False) -> ScimResponse:
+def error_response(
+    error: ScimError, *, concur: bool = False, extra: dict[str, Any] | None = None
+) -> ScimResponse:
     """The SCIM Error response for ``error``, with the headers its status calls for.
 
-    ``concur`` adds Concur's error extension, for the Concur dialects.
+    ``concur`` adds Concur's error extension, for the Concur dialects; ``extra`` adds
+    members (the lint report of a refused write, scim/lint.py).
     """
     headers: dict[str, str] = {}
     if isinstance(error, Unauthorized):
@@ -78,6 +82,7 @@ def error_response(error: ScimError, *, concur: bool = False) -> ScimResponse:
     elif error.status == 503:
         headers["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
     body = concur_error_body(error) if concur else error.to_body()
+    body.update(extra or {})
     return ScimResponse(body, status_code=error.status, headers=headers)
 
 
@@ -106,7 +111,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     def respond(request: Request, error: ScimError) -> Response:
         dialect = dialect_for_path(request.url.path)
-        return error_response(error, concur=dialect is not None and dialect.concur_errors)
+        # A refused write that asked for the lint report still gets it (nothing stored).
+        lint = getattr(request.state, "lint", None)
+        extra = {LINT_URN: lint_object(lint(stored=None))} if lint is not None else None
+        return error_response(
+            error, concur=dialect is not None and dialect.concur_errors, extra=extra
+        )
 
     async def scim_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ScimError)

@@ -112,11 +112,15 @@ RULES: dict[tuple[str, str], Need] = {
     ("ups", "status"): Need(all_of=(PROVISION_READ,)),
     ("ups", "discovery"): Need(all_of=(PROVISION_READ,)),  # /ResourceTypes, /Schemas
     ("ups", "config"): ANY_TOKEN,  # /ServiceProviderConfig: no scope in §3.1
+    ("ups", "search"): Need(all_of=(PROFILE_SEARCH,)),  # User Retrieval /Users/.search, §3.1
     ("spend", "read"): Need(all_of=(SPEND_READ,)),
     ("travel", "read"): Need(all_of=(TRAVEL_READ,)),
     ("user_v1", "read"): Need(all_of=(CORE_READ,)),
     ("user_v1", "write"): Need(all_of=(CORE_WRITE,)),
     ("user_v1", "config"): ANY_TOKEN,  # /FormFields: configuration, no user data
+    # /scim/v2/Bulk (RFC 7644 §3.7): a token that can write something; each operation then
+    # needs what its single route needs (check_scim_bulk_operation).
+    ("scim_bulk", "submit"): Need(any_of=(CORE_WRITE, USER_DELETE)),
 }
 
 # What each operation of a UPS /Bulk request needs besides the route's own scope.
@@ -420,3 +424,19 @@ def _filtered_attribute(path: AttrPath) -> tuple[str, str]:
 def _spelled(path: AttrPath) -> str:
     """``path`` as the filter wrote it."""
     return (f"{path.urn}:" if path.urn else "") + path.attr + (f".{path.sub}" if path.sub else "")
+
+
+# -- /scim/v2/Bulk (RFC 7644 §3.7) ----------------------------------------------------------
+
+
+def check_scim_bulk_operation(principal: Principal, family: str, method: str, body: Any) -> None:
+    """One operation of a synchronous ``/scim/v2/Bulk``, held to its single route's rules:
+    :data:`RULES` ``(family, "write")`` for POST, PUT, PATCH and ``(family, "delete")`` for
+    DELETE (``family`` is ``users`` or ``groups``), then for a user write the attribute rules
+    of :func:`user_attributes` (:func:`check_user_write`, and :func:`ignore_verified`, which
+    edits ``body`` in place). Raises Forbidden (403) naming the missing scope."""
+    action = "delete" if method.upper() == "DELETE" else "write"
+    enforce(principal, RULES[family, action])
+    if family == "users" and action == "write":
+        check_user_write(principal, method, body)
+        ignore_verified(principal, method, body)

@@ -10,6 +10,7 @@ legacy ``/provisioning/v4`` (§9 item 1).
   Provision:Status (§3.3, §3.4); the worker resolves it.
 - ``GET /provisions/{id}/status``: the stored status (``attributes=operations``,
   ``startIndex``, ``count``, ``state``).
+- ``POST /Users/.search``: User Retrieval v4 (§1, §3.1), see ``api/user_retrieval.py``.
 - Discovery: ``/ServiceProviderConfig`` (bulk limits as enforced), ``/ResourceTypes`` (a
   bare array, §3.7, every provisionable extension), ``/Schemas`` (with Provision:Status and
   Concur's Error).
@@ -19,6 +20,9 @@ The optional ``companyId`` query parameter (§3.1) must name the caller's compan
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -50,13 +54,17 @@ from concur_scim.api.scopes import (
     require,
     user_attributes,
 )
+from concur_scim.api.user_retrieval import SearchBody
+from concur_scim.api.user_retrieval import search as user_retrieval_search
 from concur_scim.scim.errors import InvalidValue, NotFound
+from concur_scim.scim.lint import LINT_URN, lint_user, wants_lint
 from concur_scim.scim.provision_schemas import PROVISION_SCHEMAS
 from concur_scim.scim.registry import ENTERPRISE_USER, schema_documents, user_schema
 from concur_scim.services import bulk, extensions
 from concur_scim.services import provisioning as service
 from concur_scim.services import users as user_service
 from concur_scim.store import provisions as store
+from concur_scim.store.provisions import NewOperation
 
 STATES = ("pending", "success", "failed")
 MAX_STATUS_PAGE = 1000
@@ -95,7 +103,11 @@ def ups_router(dialect: Dialect) -> APIRouter:
     router = APIRouter(prefix=dialect.prefix)
 
     def identity_view(
-        request: Request, outcome: service.IdentityOutcome, provision_id: str, status: int
+        request: Request,
+        outcome: service.IdentityOutcome,
+        provision_id: str,
+        status: int,
+        lint: list[dict[str, str]] | None = None,
     ) -> Response:
         assert outcome.record is not None
         identity_root = _root(request, IDENTITY_V4)
@@ -109,8 +121,10 @@ def ups_router(dialect: Dialect) -> APIRouter:
         )
         # Only what the token may read (§7), as an Identity v4 read of the user would show.
         hide_unreadable(body, request.state.principal)
-        body["meta"]["statusUrl"] = status_url(_root(request, dialect), provision_id)
-        body["meta"]["provisionId"] = provision_id
+        body["meta"].update(
+            statusUrl=status_url(_root(request, dialect), provision_id), provisionId=provision_id
+        )
+        body.update({} if lint is None else {LINT_URN: {"findings": lint}})
         headers = {"Location": body["meta"]["location"]}
         return ScimResponse(body, status_code=status, headers=headers)
 
@@ -126,7 +140,7 @@ def ups_router(dialect: Dialect) -> APIRouter:
     ) -> Response:
         if method == "PUT" and user_id is not None:
             keep_external_id(request.state.principal, conn, company, user_id, body)
-        operation = bulk.user_operation(body, method, user_id)
+        operation = _linted(request, svc, company, bulk.user_operation(body, method, user_id))
         outcome, provision_id = service.provision_user(
             conn,
             company,
@@ -134,7 +148,7 @@ def ups_router(dialect: Dialect) -> APIRouter:
             correlation_id=request.state.correlation_id,
             clock=svc.clock,
         )
-        response = identity_view(request, outcome, provision_id, status)
+        response = identity_view(request, outcome, provision_id, status, operation.lint)
         if outcome.apply:
             # Background tasks run after the response, so after the commit: the woken
             # worker finds the request at once.
@@ -146,6 +160,12 @@ def ups_router(dialect: Dialect) -> APIRouter:
         request: Request, company: UpsCompany, conn: WriteConn, body: UserBody, svc: ServicesDep
     ) -> Response:
         return users_request(request, company, conn, svc, "POST", None, body, 201)
+
+    @router.post("/Users/.search", dependencies=[require("ups", "search")])
+    def search(
+        request: Request, company: UpsCompany, conn: ReadConn, body: SearchBody, svc: ServicesDep
+    ) -> Response:
+        return user_retrieval_search(request, dialect, company, conn, body, svc.settings)
 
     @router.put("/Users/{user_id}", dependencies=WRITE)
     def replace(
@@ -183,7 +203,12 @@ def ups_router(dialect: Dialect) -> APIRouter:
         svc: ServicesDep,
         principal: PrincipalDep,
     ) -> Response:
-        parsed = bulk.parse_bulk_request(body, max_operations=svc.settings.bulk_max_operations)
+        parsed = _lint_all(
+            request,
+            svc,
+            company,
+            bulk.parse_bulk_request(body, max_operations=svc.settings.bulk_max_operations),
+        )
         for operation in parsed.operations:  # every operation's scopes, before any is stored
             check_bulk_operation(principal, operation.method, operation.data)
             if operation.method == "PUT":
@@ -236,6 +261,33 @@ def ups_router(dialect: Dialect) -> APIRouter:
 
     _discovery(router, dialect)
     return router
+
+
+def _lint_all(
+    request: Request, svc: Services, company: str, parsed: bulk.BulkRequest
+) -> bulk.BulkRequest:
+    """``parsed`` with each operation linted by :func:`_linted`."""
+    operations = [_linted(request, svc, company, op) for op in parsed.operations]
+    request.state.lint = None  # each operation's report is in the status, not in an error
+    return dataclasses.replace(parsed, operations=operations)
+
+
+def _linted(request: Request, svc: Services, company: str, operation: NewOperation) -> NewOperation:
+    """``operation`` with its lint report (scim/lint.py) when the request asks for one
+    (``Prefer: concur-lint`` or ``CONCUR_SCIM_LINT=always``): stored with the operation and
+    shown in the provision's status, and kept on the request so that a refused write's
+    error carries it too. The report reads the body as sent, identity and extensions."""
+    if svc.settings.lint != "always" and not wants_lint(request.headers.get("prefer")):
+        return operation
+    lint = partial(
+        lint_user,
+        copy.deepcopy(operation.data),
+        service.provisioning_schema(),
+        company_id=company,
+        patch=operation.method == "PATCH",
+    )
+    request.state.lint = lint
+    return dataclasses.replace(operation, lint=[f.to_json() for f in lint(stored=None)])
 
 
 def _discovery(router: APIRouter, dialect: Dialect) -> None:

@@ -2,8 +2,9 @@
 
 The generic dialect accepts the whole RFC 7644 §3.4.2.2 grammar. Concur's APIs are narrower
 (reference/concur-v4.md §4.2, §4.3): Identity v4 lists only ``eq`` on the unique
-attributes, and the Identity v4.1 search allows a fixed set of attributes with restrictions
-inside ``[...]``. A refused filter is ``invalidFilter`` (400) naming the rule it breaks.
+attributes, the Identity v4.1 search allows a fixed set of attributes with restrictions
+inside ``[...]``, and User Retrieval v4 its own list, Spend User attributes included. A
+refused filter is ``invalidFilter`` (400) naming the rule it breaks.
 """
 
 from __future__ import annotations
@@ -141,3 +142,72 @@ def _check_inside(expr: Expr) -> None:
 def no_filter_policy(_expr: Expr) -> None:
     """For list endpoints that take no filter (Identity v4.1 ``GET /Users``)."""
     raise InvalidFilter("this endpoint takes no filter: use POST /Users/.search")
+
+
+# User Retrieval v4 (reference §1, §3.1; Concur's User Retrieval v4 page, "Filterable
+# Fields"): these core, enterprise and Spend User attributes.
+_SPEND_USER = "urn:ietf:params:scim:schemas:extension:spend:2.0:user"
+_RETRIEVAL_KEYS = frozenset(
+    {
+        "id",
+        "username",
+        "active",
+        "nickname",
+        "name.givenname",
+        "name.familyname",
+        "emails.value",
+        "emails.type",
+        "emails.verified",
+        "addresses.locality",
+        "addresses.region",
+        "addresses.country",
+        "addresses.type",
+        "meta.created",
+        "meta.lastmodified",
+        *(
+            f"{_ENTERPRISE}:{a}"
+            for a in (
+                "employeenumber",
+                "companyid",
+                "department",
+                "division",
+                "startdate",
+                "costcenter",
+                "manager.value",
+                "terminationdate",
+            )
+        ),
+        *(
+            f"{_SPEND_USER}:{a}"
+            for a in ("country", "customdata.id", "customdata.value", "customdata.syncguid")
+        ),
+    }
+)
+
+
+def user_retrieval_policy(expr: Expr) -> None:
+    """User Retrieval v4 ``POST /Users/.search``: its filterable attributes, every operator
+    and ``and``/``or``/``not``, but no ``not`` and no ``ne`` inside ``[...]`` (the page's
+    "Multi-Valued Attribute Limitations")."""
+    for _leaf, key in _leaves(expr):
+        if key not in _RETRIEVAL_KEYS:
+            raise InvalidFilter(f"'{key}' is not a filterable attribute of this API")
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, And | Or):
+            todo += (node.left, node.right)
+        elif isinstance(node, Not):
+            todo.append(node.expr)
+        elif isinstance(node, ValuePath):
+            _check_retrieval_inside(node.filter)
+
+
+def _check_retrieval_inside(expr: Expr) -> None:
+    if isinstance(expr, Not):
+        raise InvalidFilter("'not' is not allowed inside [...]")
+    if isinstance(expr, Compare) and expr.op == "ne":
+        raise InvalidFilter("'ne' is not allowed inside [...]")
+    if isinstance(expr, And | Or):
+        _check_retrieval_inside(expr.left)
+        _check_retrieval_inside(expr.right)

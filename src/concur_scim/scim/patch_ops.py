@@ -22,7 +22,11 @@ Choices where RFC 7644 is strict but real clients are not (idp-clients.md §0, �
   that a new ``value`` (a different manager id) replaces the whole object, since ``$ref``
   and ``displayName`` described the previous referent;
 - ``list.sub`` without a filter addresses every element (and creates one when the list is
-  empty); a whole-element ``replace`` through a filter swaps the element for the value.
+  empty); a whole-element ``replace`` through a filter swaps the element for the value;
+- a bare (non-object) value through a filter on a multi-valued attribute with a ``value``
+  sub-attribute sets that sub-attribute of the matched elements and keeps the rest
+  (Concur's Postman collection: ``replace emails[type eq "work"]`` with the address,
+  reference/concur-v4.md §6.1).
 """
 
 from __future__ import annotations
@@ -222,11 +226,16 @@ def _write_filtered(
             raise NoTarget(f"no value of '{attr.name}' matches the filter in the path")
         items.append(fresh)
         indexes = [len(items) - 1]
+    value_sub = attr.sub("value") if attr.multi_valued else None
     touched: list[Any] = []
     for i in indexes:
         element = items[i]
         if path.sub is not None:
             set_sub(element, path.sub, value, attr.name)
+        elif value_sub is not None and isinstance(value, str | int | float | bool):
+            # A bare value is the element's `value`; the rest of it (its `type`) stays, as
+            # Concur's Postman collection expects of `replace emails[type eq "work"]`.
+            set_sub(element, value_sub, value, attr.name)
         elif replace and not created:
             element = shape_single_complex(value, attr)
             check_immutable_subs(items[i], element, attr)

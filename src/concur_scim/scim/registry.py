@@ -196,13 +196,18 @@ class SchemaDef:
 
 @dataclass(frozen=True)
 class ResourceSchema:
-    """A resource type: its core schema (plus common attributes) and its extensions."""
+    """A resource type: its core schema (plus common attributes) and its extensions.
+
+    ``aliases`` are other spellings of extension URNs, as (alias, URN) pairs, that
+    :meth:`split_urn` reads as the URN (Concur's travel URN without ``:User``).
+    """
 
     name: str
     endpoint: str
     core: SchemaDef
     extensions: tuple[SchemaDef, ...]
     models: tuple[type[Resource[Any]] | type[Any], ...]
+    aliases: tuple[tuple[str, str], ...] = ()
 
     def extension(self, urn: str) -> SchemaDef | None:
         """The extension schema whose URN equals ``urn`` case-insensitively, or None."""
@@ -223,7 +228,7 @@ class ResourceSchema:
 
         A path without a known URN prefix belongs to the core schema. Entra's legacy dot
         separator (``…:enterprise:2.0:User.manager``) is accepted as well as the colon
-        (reference/idp-clients.md §1.6).
+        (reference/idp-clients.md §1.6). An alias (``aliases``) names its extension.
         """
         low = path.lower()
         for schema in (*self.extensions, self.core):
@@ -232,6 +237,14 @@ class ResourceSchema:
                 return schema, ""
             if low.startswith(urn) and path[len(urn)] in ":.":
                 return schema, path[len(urn) + 1 :]
+        # After the URNs themselves: an alias may be a prefix of its URN (``…:travel:2.0``).
+        for alias, target in self.aliases:
+            found = self.extension(target)
+            short = alias.lower()
+            if found is not None and low == short:
+                return found, ""
+            if found is not None and low.startswith(short) and path[len(short)] in ":.":
+                return found, path[len(short) + 1 :]
         return self.core, path
 
     @property

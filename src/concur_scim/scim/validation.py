@@ -34,6 +34,7 @@ from concur_scim.scim.errors import InvalidSyntax, InvalidValue
 from concur_scim.scim.registry import ENTERPRISE_USER, AttributeDef, ResourceSchema, SchemaDef
 from concur_scim.scim.strict import enforce_strict
 from concur_scim.scim.text import storable_text
+from concur_scim.scim.violations import Findings
 
 __all__ = [
     "DROPPED",
@@ -65,21 +66,29 @@ def normalize_resource(
     *,
     strict: bool = False,
     previous: dict[str, Any] | None = None,
+    findings: Findings | None = None,
+    generic_checks: bool = True,
 ) -> dict[str, Any]:
     """The canonical stored document for ``payload`` (a POST/PUT body or a patched document).
 
     ``strict`` applies the Concur constraints declared on the schema models (required on
     create, lengths, enums, formats, code lists, one-per-type and other rules;
-    ``scim/strict.py``); the generic dialect validates types and RFC 7643's requirements
-    only. ``previous`` is the stored document being replaced (None on create), against which
-    strict mode checks immutable and create-only attributes.
+    ``scim/strict.py``); the generic dialect validates types, RFC 7643's requirements and the
+    Concur rules the rule book marks generic (formats, date ranges, code lists), so that
+    what it stores every Concur dialect can serve. ``previous`` is the stored document being
+    replaced (None on create), against which strict mode checks immutable and create-only
+    attributes.
 
-    Raises InvalidSyntax when ``payload`` is not a JSON object, InvalidValue when a value
-    has the wrong type, breaks a constraint or a required attribute is missing, and (strict)
-    Mutability when an immutable attribute would change.
+    Every violation is collected, not just the first (``scim/violations.py``): ``findings``,
+    when given, receives them, and its warnings are the caller's to pass on once the write
+    succeeds. Raises InvalidSyntax when ``payload`` is not a JSON object, InvalidValue
+    listing every error (wrong types, broken constraints, missing required attributes; each
+    a Concur message with its ``schemaPath``), and (strict) Mutability when an immutable
+    attribute would change.
     """
     if not isinstance(payload, dict):
         raise InvalidSyntax("the request body must be a JSON object")
+    found = findings if findings is not None else Findings()
     doc: dict[str, Any] = {}
     for key, value in payload.items():
         if not isinstance(key, str) or key.lower() in DROPPED:
@@ -88,27 +97,49 @@ def normalize_resource(
         if key.lower().startswith("urn:") and schema is resource.core and rest == key:
             continue  # an extension this server does not serve (e.g. Entra's ADSCIM URN)
         if rest == "":
-            _merge_schema_object(doc, schema, value, resource)
+            _merge_schema_object(doc, schema, value, resource, found)
             continue
-        _set_attribute(doc, schema, rest, value, resource)
+        _set_reported(doc, schema, rest, value, resource, found)
     for attr in resource.core.attributes:
         if attr.required and attr.name not in doc:
-            raise InvalidValue(f"'{attr.name}' is required")
-    if strict:
-        enforce_strict(doc, resource, previous)
+            found.add("required", f"{resource.core.urn}:{attr.name}", f"'{attr.name}' is required")
+    if strict or generic_checks:  # generic_checks False: CONCUR_SCIM_GENERIC_VALUES=any
+        enforce_strict(doc, resource, previous, found, generic=not strict)
+    found.raise_errors()
     return doc
 
 
 def _merge_schema_object(
-    doc: dict[str, Any], schema: SchemaDef, value: Any, resource: ResourceSchema
+    doc: dict[str, Any],
+    schema: SchemaDef,
+    value: Any,
+    resource: ResourceSchema,
+    findings: Findings,
 ) -> None:
     if value is None:
         return
     if not isinstance(value, dict):
-        raise InvalidValue(f"'{schema.urn}' must be an object")
+        findings.add("type", schema.urn, f"'{schema.urn}' must be an object")
+        return
     for key, sub_value in value.items():
         if isinstance(key, str):
-            _set_attribute(doc, schema, key, sub_value, resource)
+            _set_reported(doc, schema, key, sub_value, resource, findings)
+
+
+def _set_reported(
+    doc: dict[str, Any],
+    schema: SchemaDef,
+    name: str,
+    value: Any,
+    resource: ResourceSchema,
+    findings: Findings,
+) -> None:
+    """:func:`_set_attribute`, a wrong value reported as a ``type`` finding so that the
+    other attributes are still checked."""
+    try:
+        _set_attribute(doc, schema, name, value, resource)
+    except InvalidValue as error:
+        findings.add("type", f"{schema.urn}:{name}", error.detail)
 
 
 def _set_attribute(

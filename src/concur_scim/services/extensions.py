@@ -26,6 +26,7 @@ from concur_scim.scim.filter_ast import And, Expr, Not, Or, Present, ValuePath
 from concur_scim.scim.registry import ResourceSchema, SchemaDef
 from concur_scim.scim.schemas.spend import role_codes
 from concur_scim.scim.validation import DROPPED, MISSING, coerce_value, normalize_resource
+from concur_scim.scim.violations import Findings
 from concur_scim.services.common import Clock
 from concur_scim.store import extensions as store
 from concur_scim.store import users as user_store
@@ -56,7 +57,13 @@ SPEND_VIEW_URNS = (
 )
 SPEND_URNS = (*SPEND_VIEW_URNS, SPEND_APPROVER_LIMIT)
 DOWNSTREAM_URNS = (*SPEND_URNS, TRAVEL_USER)
-_CANONICAL = {urn.lower(): urn for urn in DOWNSTREAM_URNS}
+# Other spellings of a downstream URN, as (alias, URN): Concur's Postman collection writes the
+# travel URN without ":User", as SCIM v4 does the enterprise one (reference §4.2, §9 item 9).
+SHORT_TRAVEL_USER = TRAVEL_USER.removesuffix(":User")
+URN_ALIASES = ((SHORT_TRAVEL_USER, TRAVEL_USER),)
+_CANONICAL = {urn.lower(): urn for urn in DOWNSTREAM_URNS} | {
+    alias.lower(): urn for alias, urn in URN_ALIASES
+}
 
 # §6.8: "?attributes=…ApproverLimit returns up to 1000" configs; by default only Global ones.
 MAX_APPROVER_LIMITS = 1000
@@ -93,11 +100,18 @@ class ExtensionPage:
 
 
 def canonical_urn(urn: str) -> str:
-    """The downstream extension URN ``urn`` names (case-insensitive); InvalidValue if none."""
-    found = _CANONICAL.get(urn.lower())
+    """The downstream extension URN ``urn`` names (case-insensitive, an alias of
+    :data:`URN_ALIASES` too); InvalidValue if none."""
+    found = downstream_urn(urn)
     if found is None:
         raise InvalidValue(f"'{urn}' is not a spend, payroll or travel extension")
     return found
+
+
+def downstream_urn(name: str) -> str | None:
+    """The downstream extension URN ``name`` spells (case-insensitive, or an alias of
+    :data:`URN_ALIASES`), or None when it names none."""
+    return _CANONICAL.get(name.lower())
 
 
 # -- writes ---------------------------------------------------------------------------------
@@ -162,12 +176,17 @@ def downstream_schema(urn: str) -> SchemaDef | None:
 
 
 def normalize_extension(
-    payload: Any, urn: str, *, previous: dict[str, Any] | None = None
+    payload: Any,
+    urn: str,
+    *,
+    previous: dict[str, Any] | None = None,
+    findings: Findings | None = None,
 ) -> dict[str, Any]:
     """The stored document for one extension object; InvalidSyntax unless a JSON object.
 
-    Validated against the registry's schema for ``urn``; a URN it has no schema for (none of
-    the downstream URNs today) is only checked to be a JSON object.
+    Validated against the registry's schema for ``urn`` (every error at once; ``findings``,
+    when given, keeps the warnings of the rules that only warn); a URN it has no schema for
+    (none of the downstream URNs today) is only checked to be a JSON object.
     """
     if not isinstance(payload, dict):
         raise InvalidSyntax(f"the '{urn}' extension must be a JSON object")
@@ -175,7 +194,7 @@ def normalize_extension(
     if schema is None:
         return copy.deepcopy(payload)
     resource = ResourceSchema(name=urn, endpoint="", core=schema, extensions=(), models=())
-    doc = normalize_resource(payload, resource, strict=True, previous=previous)
+    doc = normalize_resource(payload, resource, strict=True, previous=previous, findings=findings)
     # normalize_resource drops the resource-level names id/meta/schemas/groups; an extension
     # may define its own attribute with one of them (Travel's ``groups``, §6.14).
     for key, value in payload.items():

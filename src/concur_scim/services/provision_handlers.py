@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection
 
 from concur_scim.scim.unknown import unknown_in_extension
+from concur_scim.scim.violations import Findings
 from concur_scim.services import extensions
 from concur_scim.services.common import Clock
 from concur_scim.store import extensions as extension_store
@@ -47,7 +48,6 @@ APPROVER_ROLES = {
     "budget": "SHD_BUDGET_APPROVER",
 }
 # §6.7: only these lists accept ``primary: false``.
-SECONDARY_APPROVER_LISTS = frozenset({"report", "request"})
 # §6.8 (V, v4.1 spend doc): the role an approval limit's approvalType needs.
 LIMIT_ROLES = {
     "report": "EXP_APPROVER",
@@ -172,7 +172,11 @@ class ExtensionHandler:
             if schema is not None:
                 notes += unknown_warnings(unknown_in_extension(payload, schema))
             payload = self.prepare(ctx, dict(payload), notes)
-        doc = extensions.normalize_extension(payload, self.urn, previous=ctx.previous)
+        findings = Findings()
+        doc = extensions.normalize_extension(
+            payload, self.urn, previous=ctx.previous, findings=findings
+        )
+        notes += findings.warning_messages()
         errors = list(self.check(ctx, doc))
         if errors:
             return Outcome("error", errors + notes)
@@ -246,7 +250,7 @@ class RoleHandler(ExtensionHandler):
 
 class ApproverHandler(ExtensionHandler):
     """Spend Approver (§6.7, §9.19): each approver is a user of the company holding the
-    approver role of its list; only ``report`` and ``request`` take ``primary: false``."""
+    approver role of its list."""
 
     urn = extensions.SPEND_APPROVER
 
@@ -256,12 +260,8 @@ class ApproverHandler(ExtensionHandler):
                 if not isinstance(entry, dict):
                     continue
                 path = f"{self.urn}:{key}[{index}].approver"
-                if entry.get("primary") is False and key not in SECONDARY_APPROVER_LISTS:
-                    yield message(
-                        "INVALID_VALUE",
-                        f"Only report and request approvers may be secondary: '{path}'",
-                        path,
-                    )
+                # primary: false outside report and request is the schema's rule
+                # (approver.primaryOnly in scim/rule_book.py), reported by validation.
                 approver = ctx.user(entry.get("approver"))
                 if approver is None:
                     yield message("INVALID_VALUE", "Invalid User ID", path)

@@ -37,7 +37,7 @@ from concur_scim.scim.registry import (
     downstream_schemas,
     user_schema,
 )
-from concur_scim.scim.unknown import unknown_attributes
+from concur_scim.scim.unknown import skip_unknown_sub_attributes, unknown_attributes
 from concur_scim.services import bulk, extensions
 from concur_scim.services import users as user_service
 from concur_scim.services.common import Clock
@@ -71,7 +71,9 @@ EXTENSION_NAMES = (
     extensions.SPEND_INVOICE_PREFERENCE,
     extensions.PAYROLL,
 )
-_DOWNSTREAM = {urn.lower(): urn for urn in extensions.DOWNSTREAM_URNS}
+_DOWNSTREAM = {urn.lower(): urn for urn in extensions.DOWNSTREAM_URNS} | {
+    alias.lower(): urn for alias, urn in extensions.URN_ALIASES
+}
 # The status code of an operation or extension that was not attempted (inferred: Concur
 # publishes none): 424 Failed Dependency, for "blocked by what came before".
 NOT_PROCESSED_CODE = "424"
@@ -91,7 +93,8 @@ def provisioning_schema() -> ResourceSchema:
     """The User as UPS sees it: the identity schemas plus every downstream extension.
 
     PATCH paths may name spend and travel attributes (§3.6); this schema resolves them, and
-    the patched document is split back into identity and extensions.
+    the patched document is split back into identity and extensions. The aliases of
+    ``extensions.URN_ALIASES`` (the travel URN without ``:User``) name their extension.
     """
     user = user_schema()
     return ResourceSchema(
@@ -100,6 +103,7 @@ def provisioning_schema() -> ResourceSchema:
         core=user.core,
         extensions=(*user.extensions, *downstream_schemas().values()),
         models=user.models,
+        aliases=extensions.URN_ALIASES,
     )
 
 
@@ -166,13 +170,22 @@ def _identity_results(
         if urn != ENTERPRISE_USER
         for n in unknown_warnings(paths)
     ]
-    ent_notes = unknown_warnings(ignored.get(ENTERPRISE_USER, [])) + notes
-    if any(n["type"] == "error" for n in notes):
+    # ``notes``: the manager left out (enterprise) and the warnings of the Concur rules
+    # (scim/rule_book.py), each reported on the schema its path is in.
+    core_notes += [n for n in notes if not _in_enterprise(n)]
+    ent_notes = unknown_warnings(ignored.get(ENTERPRISE_USER, [])) + [
+        n for n in notes if _in_enterprise(n)
+    ]
+    if any(n["type"] == "error" for n in ent_notes):
         enterprise = ResultRecord(0, ENTERPRISE_USER, "error", "400", ent_notes)
     else:
         kind = "success" if changed_enterprise else "no-op"
         enterprise = ResultRecord(0, ENTERPRISE_USER, kind, "200", ent_notes)
     return [ResultRecord(0, CORE_USER, "success", "200", core_notes), enterprise]
+
+
+def _in_enterprise(note: Message) -> bool:
+    return str(note.get("schemaPath", "")).lower().startswith(ENTERPRISE_USER.lower())
 
 
 def _sent_enterprise(identity: dict[str, Any]) -> bool:
@@ -211,12 +224,19 @@ def apply_identity(
     identity, downstream = _split(data)
     if method == "POST":
         record = user_service.create_user(
-            conn, company_id, identity, clock=clock, strict=True, notes=notes
+            conn, company_id, identity, clock=clock, strict=True, notes=notes, warnings=notes
         )
     else:
         assert user_id is not None
         record = user_service.replace_user(
-            conn, company_id, user_id, identity, clock=clock, strict=True, notes=notes
+            conn,
+            company_id,
+            user_id,
+            identity,
+            clock=clock,
+            strict=True,
+            notes=notes,
+            warnings=notes,
         )
     results = _identity_results(identity, notes, _sent_enterprise(identity))
     return IdentityOutcome(record.id, record, results, downstream, _SUCCESS_CODES[method])
@@ -226,14 +246,25 @@ def parse_provisioning_patch(body: Any) -> list[PatchOperation]:
     """The operations of a User Provisioning PatchOp body, resolved against
     :func:`provisioning_schema` (identity and downstream paths, §3.6), exactly as the
     worker and ``PATCH /Users`` apply them. Raises what ``parse_patch_request`` raises."""
-    return parse_patch_request(_fix_patch_paths(body), provisioning_schema())
+    return read_provisioning_patch(body)[0]
+
+
+def read_provisioning_patch(body: Any) -> tuple[list[PatchOperation], list[str]]:
+    """:func:`parse_provisioning_patch`, and the paths it left out: an operation whose path
+    names a sub-attribute no schema defines (``name.nickName``, ``…:User:manager.foo``) is
+    not applied but reported, as an UNKNOWN_ATTRIBUTE warning of the status (§3.4), the way
+    unknown attributes of a body are (``scim/unknown.py``); the rest of the PATCH applies.
+    Other dialects keep refusing such a path (400 invalidPath, RFC 7644 §3.5.2)."""
+    schema = provisioning_schema()
+    fixed, ignored = skip_unknown_sub_attributes(_fix_patch_paths(body), schema)
+    return parse_patch_request(fixed, schema), ignored
 
 
 def _patch_identity(
     conn: Connection, company_id: str, user_id: str, body: Any, clock: Clock
 ) -> IdentityOutcome:
     schema = provisioning_schema()
-    operations = parse_provisioning_patch(body)
+    operations, ignored = read_provisioning_patch(body)
     record = user_service.get_user(conn, company_id, user_id)
     stored = extension_store.get_extensions(
         conn, company_id, [user_id], extensions.DOWNSTREAM_URNS
@@ -242,7 +273,7 @@ def _patch_identity(
     identity, downstream = _split(patched)
     notes: list[Message] = []
     written = user_service.replace_user(
-        conn, company_id, user_id, identity, clock=clock, strict=True, notes=notes
+        conn, company_id, user_id, identity, clock=clock, strict=True, notes=notes, warnings=notes
     )
     changed = written.doc.get(ENTERPRISE_USER) != record.doc.get(ENTERPRISE_USER)
     apply = {
@@ -250,7 +281,7 @@ def _patch_identity(
         for urn in extensions.DOWNSTREAM_URNS
         if downstream.get(urn) != stored.get(urn)
     }
-    results = _identity_results({}, notes, changed)
+    results = _identity_results({}, notes + unknown_warnings(ignored), changed)
     return IdentityOutcome(user_id, written, results, apply, _SUCCESS_CODES["PATCH"])
 
 

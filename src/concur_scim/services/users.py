@@ -17,6 +17,7 @@ from concur_scim.scim.errors import InvalidValue, NotFound
 from concur_scim.scim.patch import apply_patch, parse_patch_request
 from concur_scim.scim.registry import ENTERPRISE_USER, user_schema
 from concur_scim.scim.validation import normalize_resource
+from concur_scim.scim.violations import Findings
 from concur_scim.services.common import Clock, check_if_match, system_clock, uniqueness_error
 from concur_scim.store import groups as group_store
 from concur_scim.store import users as store
@@ -34,6 +35,8 @@ def create_user(
     strict: bool = False,
     notes: list[dict[str, str]] | None = None,
     check_manager: bool = True,
+    warnings: list[dict[str, str]] | None = None,
+    concur_values: bool = True,
 ) -> ResourceRecord:
     """Create a user from a POST body; a user without ``active`` is created active.
 
@@ -41,7 +44,9 @@ def create_user(
     externalId or employeeNumber is taken. ``notes`` (the provisioning worker's): a manager
     who is not a user of the company is left out and reported there instead of raising.
     """
-    doc = _normalize(payload, company_id, strict=strict)
+    doc = _normalize(
+        payload, company_id, strict=strict, warnings=warnings, concur_values=concur_values
+    )
     doc.setdefault("active", True)
     if check_manager or strict:
         _check_manager(conn, company_id, doc, None, notes)
@@ -72,6 +77,8 @@ def replace_user(
     strict: bool = False,
     notes: list[dict[str, str]] | None = None,
     check_manager: bool = True,
+    warnings: list[dict[str, str]] | None = None,
+    concur_values: bool = True,
 ) -> ResourceRecord:
     """Replace the user's writable attributes with the PUT body (RFC 7644 §3.5.1).
 
@@ -81,7 +88,14 @@ def replace_user(
     """
     record = get_user(conn, company_id, user_id, lock=True)
     check_if_match(record, if_match)
-    doc = _normalize(payload, company_id, strict=strict, previous=record.doc)
+    doc = _normalize(
+        payload,
+        company_id,
+        strict=strict,
+        previous=record.doc,
+        warnings=warnings,
+        concur_values=concur_values,
+    )
     doc.setdefault("active", record.doc.get("active", True))
     if check_manager or strict:
         _check_manager(conn, company_id, doc, record.doc, notes)
@@ -98,6 +112,8 @@ def patch_user(
     if_match: str | None = None,
     strict: bool = False,
     check_manager: bool = True,
+    warnings: list[dict[str, str]] | None = None,
+    concur_values: bool = True,
 ) -> ResourceRecord:
     """Apply a PatchOp message atomically (RFC 7644 §3.5.2); nothing changes on error.
 
@@ -109,7 +125,14 @@ def patch_user(
     record = get_user(conn, company_id, user_id, lock=True)
     check_if_match(record, if_match)
     patched = apply_patch(record.doc, operations, schema, resource_id=record.id)
-    doc = _normalize(patched, company_id, strict=strict, previous=record.doc)
+    doc = _normalize(
+        patched,
+        company_id,
+        strict=strict,
+        previous=record.doc,
+        warnings=warnings,
+        concur_values=concur_values,
+    )
     if check_manager or strict:
         _check_manager(conn, company_id, doc, record.doc)
     return _store(conn, record, doc, clock)
@@ -174,21 +197,44 @@ def _check_manager(
 
 
 def _normalize(
-    payload: Any, company_id: str, *, strict: bool, previous: dict[str, Any] | None = None
+    payload: Any,
+    company_id: str,
+    *,
+    strict: bool,
+    previous: dict[str, Any] | None = None,
+    warnings: list[dict[str, str]] | None = None,
+    concur_values: bool = True,
 ) -> dict[str, Any]:
     """The stored document for ``payload``; in strict mode with the caller's ``companyId``.
+
+    ``warnings`` receives the Concur messages of the rules that only warn
+    (``scim/rule_book.py``) once the document is valid. ``concur_values`` False
+    (``CONCUR_SCIM_GENERIC_VALUES=any``, generic dialect only) skips the generic Concur
+    value checks (dates, code lists), for test tools that fill every string at random.
 
     Concur's enterprise ``companyId`` is required and immutable, and tokens are
     company-scoped (reference/concur-v4.md §6.2, §9.16): a client that leaves it out gets the
     caller's company; a different company is refused with InvalidValue (400), since a
     caller can only provision users of its own company.
     """
+    findings = Findings()
     if not strict or not isinstance(payload, dict):
-        doc = normalize_resource(payload, user_schema(), strict=strict, previous=previous)
+        doc = normalize_resource(
+            payload,
+            user_schema(),
+            strict=strict,
+            previous=previous,
+            findings=findings,
+            generic_checks=concur_values,
+        )
     else:
         # First in the body, so that a companyId the client sends, in any shape, wins.
         defaulted = {f"{ENTERPRISE_USER}:companyId": company_id, **payload}
-        doc = normalize_resource(defaulted, user_schema(), strict=True, previous=previous)
+        doc = normalize_resource(
+            defaulted, user_schema(), strict=True, previous=previous, findings=findings
+        )
+    if warnings is not None:
+        warnings.extend(findings.warning_messages())
     if not strict:
         # Generic SCIM clients know nothing of Concur companies: the token decides, so a
         # client's companyId is ignored and a stored one kept (never another company's).
@@ -196,12 +242,16 @@ def _normalize(
         return doc
     sent = str(doc.get(ENTERPRISE_USER, {}).get("companyId", ""))
     if sent.lower() != company_id.lower():
+        hint = (
+            f"the token's company is {company_id}; to serve a request written for company"
+            f" {sent}, start the server with CONCUR_SCIM_COMPANY_ID={sent}"
+        )
         raise InvalidValue(
-            f"'{ENTERPRISE_USER}:companyId' must be the caller's company {company_id}",
+            f"'{ENTERPRISE_USER}:companyId' must be the caller's company: {hint}",
             messages=[
                 {
                     "code": "INVALID_VALUE",
-                    "message": "companyId does not match the caller's company",
+                    "message": f"companyId does not match the caller's company: {hint}",
                     "schemaPath": f"{ENTERPRISE_USER}:companyId",
                     "type": "error",
                 }

@@ -62,13 +62,17 @@ class ColumnMap:
 
     ``columns`` maps a lower-cased path (``username``, ``meta.created``, or
     ``<urn>:employeenumber``) to (column, already-case-folded). ``special`` compiles paths that
-    need more than a column (``members.value``, ``schemas``).
+    need more than a column (``members.value``, ``schemas``). ``extension_docs`` maps a
+    lower-cased extension URN to the JSON document that holds that extension's attributes at
+    its top level (a downstream extension kept in its own row); other extensions are
+    objects under their URN in ``doc``.
     """
 
     doc: Any
     resource_type: str
     columns: dict[str, tuple[Any, bool]]
     special: dict[str, Callable[[Compare | Present], Condition]] = field(default_factory=dict)
+    extension_docs: dict[str, Any] = field(default_factory=dict)
 
 
 def compile_filter(
@@ -156,15 +160,15 @@ class _Compiler:
             return self._compare(expr, col, target, folded=folded)
         if key.startswith("meta."):
             raise InvalidFilter(f"'{key}' cannot be filtered on")
-        keys = self._doc_keys(schema, attr)
+        doc, keys = self._doc_keys(schema, attr)
         if attr.multi_valued:
             assert sub is not None
-            elements = self._elements(keys)
+            elements = self._elements(doc, keys)
             inner = self._compare(expr, elements.c.value[(sub.name,)], sub, json=True)
             return exists(select(literal(1)).select_from(elements).where(inner))
         target = sub or attr
         json_keys = (*keys, sub.name) if sub else keys
-        return self._compare(expr, self.cmap.doc[json_keys], target, json=True)
+        return self._compare(expr, doc[json_keys], target, json=True)
 
     def _value_path(self, expr: ValuePath) -> Condition:
         schema, attr, _ = self._resolve(
@@ -175,7 +179,7 @@ class _Compiler:
         key = self._column_key(schema, attr, None)
         if f"{key}.value" in self.cmap.special:
             return self._special_value_path(expr, key)
-        elements = self._elements(self._doc_keys(schema, attr))
+        elements = self._elements(*self._doc_keys(schema, attr))
         inner = _ElementCompiler(self, attr, elements.c.value).compile(expr.filter)
         return exists(select(literal(1)).select_from(elements).where(inner))
 
@@ -185,14 +189,20 @@ class _Compiler:
             return self.cmap.special[f"{key}.value"](inner)
         raise InvalidFilter(f"only '{key}[value op ...]' can be filtered on")
 
-    def _doc_keys(self, schema: SchemaDef, attr: AttributeDef) -> tuple[str, ...]:
-        return (attr.name,) if schema is self.resource.core else (schema.urn, attr.name)
+    def _doc_keys(self, schema: SchemaDef, attr: AttributeDef) -> tuple[Any, tuple[str, ...]]:
+        """The JSON document holding ``attr`` and the keys that reach it there."""
+        if schema is self.resource.core:
+            return self.cmap.doc, (attr.name,)
+        own = self.cmap.extension_docs.get(schema.urn.lower())
+        if own is not None:
+            return own, (attr.name,)
+        return self.cmap.doc, (schema.urn, attr.name)
 
-    def _elements(self, keys: tuple[str, ...]) -> Any:
+    def _elements(self, doc: Any, keys: tuple[str, ...]) -> Any:
         if self.dialect == "postgresql":
-            fn = func.jsonb_array_elements(self.cmap.doc[keys])
+            fn = func.jsonb_array_elements(doc[keys])
         else:
-            fn = func.json_each(self.cmap.doc, "$." + ".".join(f'"{k}"' for k in keys))
+            fn = func.json_each(doc, "$." + ".".join(f'"{k}"' for k in keys))
         return fn.table_valued(column("value", Document)).alias()
 
     # -- comparisons -------------------------------------------------------------------------

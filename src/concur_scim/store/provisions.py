@@ -64,6 +64,7 @@ class OperationRecord:
     done: bool
     success: bool | None
     code: str | None
+    lint: list[dict[str, Any]] | None = None  # scim/lint.py, when the request asked for it
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class NewOperation:
     method: str
     path: str
     data: Any
+    lint: list[dict[str, Any]] | None = None
 
 
 def insert_provision(
@@ -122,6 +124,7 @@ def insert_provision(
                 "method": op.method,
                 "path": op.path,
                 "data": op.data,
+                "lint": op.lint,
                 "done": False,
             }
             for position, op in enumerate(operations, start=1)
@@ -267,6 +270,7 @@ def _operation(row: Any) -> OperationRecord:
         done=row.done,
         success=row.success,
         code=row.code,
+        lint=row.lint,
     )
 
 

@@ -198,6 +198,8 @@ provision_operations = Table(
     Column("method", String(8), nullable=False),
     Column("path", String(512), nullable=False),
     Column("data", Document),
+    # The lint report of the operation (scim/lint.py), when the request asked for it.
+    Column("lint", Document),
     # Set by the identity step: the user the operation wrote, and the downstream extension
     # documents still to apply ({urn: payload}).
     Column("resource_id", String(36)),

@@ -7,21 +7,23 @@ enforced by the unique constraints, which decide races between concurrent writer
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, exists, select, update
+from sqlalchemy import ColumnElement, Connection, delete, exists, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from concur_scim.scim.errors import InvalidFilter
 from concur_scim.scim.filter_ast import Compare, Present
-from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER, user_schema
+from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER, ResourceSchema, user_schema
 from concur_scim.store.errors import Conflict
 from concur_scim.store.filter_sql import ColumnMap, Condition
 from concur_scim.store.groups import touch_groups_of
 from concur_scim.store.paging import ListQuery, row_to_record, run_list
 from concur_scim.store.records import Page, ResourceRecord
-from concur_scim.store.tables import group_members, users
+from concur_scim.store.tables import Document, group_members, user_extensions, users
 
 
 def _schemas_condition(expr: Compare | Present) -> Condition:
@@ -198,6 +200,41 @@ def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
     """A page of live users of ``company_id`` matching ``query``."""
     scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
     return run_list(conn, users, scope, query, resource=user_schema(), cmap=USER_COLUMNS)
+
+
+def list_users_across(
+    conn: Connection,
+    company_id: str,
+    query: ListQuery,
+    *,
+    resource: ResourceSchema,
+    extensions: Collection[str],
+) -> Page:
+    """:func:`list_users` whose filter may also name attributes of the downstream
+    extensions ``extensions`` (URNs of ``resource``, kept in ``user_extensions``).
+
+    Each such attribute is read from the user's row of that URN, a correlated subquery by
+    primary key; a user without the row reads as absent attributes (``ne`` and ``not``
+    match it, as in the spend list). ``resource`` is the identity schemas plus those
+    extensions.
+    """
+    docs = {
+        urn.lower(): type_coerce(
+            select(user_extensions.c.doc)
+            .where(
+                user_extensions.c.user_id == users.c.id,
+                user_extensions.c.urn == urn,
+                user_extensions.c.company_id == company_id,
+            )
+            .correlate(users)
+            .scalar_subquery(),
+            Document,
+        )
+        for urn in extensions
+    }
+    cmap = replace(USER_COLUMNS, extension_docs=docs)
+    scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
+    return run_list(conn, users, scope, query, resource=resource, cmap=cmap)
 
 
 def find_by_user_name(conn: Connection, user_name: str) -> ResourceRecord | None:
