@@ -1,8 +1,9 @@
 """The request examples quoted in the reference, sent exactly as quoted, get their documented
 outcome (published examples are ground truth).
 
-Each example is read at test time from ``shared/reference/*.md`` beside this repository, so a
-test can never drift from the text it claims to follow: the User v1.0 batch of
+Each example is read at test time from the reference pages, kept byte-identical to
+``shared/reference/*.md`` in ``tests/data/reference/`` (tests/unit/test_published_examples.py),
+so a test can never drift from the text it claims to follow: the User v1.0 batch of
 concur-user-v1.md §3.1 ("records-succeeded" 1), Entra's create of idp-clients.md §1.3b
 (201 with the user) and Entra's first PATCH of §1.3d (200). Concur's User Provisioning Bulk
 example is tests/api/test_ups_bulk.py's. The reference's other blocks are shapes with elisions
@@ -18,13 +19,13 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
 HEADERS = {"Authorization": "Bearer test-token"}  # tests/conftest.py's token
 _FENCE = re.compile(r"```(\w*)\n(.*?)```", re.S)
 
 
 def blocks(name: str) -> list[str]:
-    """The fenced code blocks of ``shared/reference/<name>``, in order."""
+    """The fenced code blocks of the reference page ``name``, in order."""
     path = REFERENCE / name
     assert path.is_file(), f"the reference is missing: {path}"
     return [body for _, body in _FENCE.findall(path.read_text(encoding="utf-8"))]
