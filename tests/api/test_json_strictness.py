@@ -137,3 +137,17 @@ def test_nul_in_a_root_search_filter_is_a_400(client: TestClient) -> None:
     other = {"schemas": [SEARCH_REQUEST], "filter": 'members.value eq "x"'}
     response = client.post("/scim/v2/.search", json=other, headers=HEADERS)
     assert response.status_code == 200, response.text  # Users lack members: Groups answer
+
+
+def test_lone_surrogates_in_a_scim_bulk_are_a_400(client: TestClient) -> None:
+    """A bulkId or a path id with a lone surrogate is refused before anything runs."""
+    head = '{"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ['
+    for operation in (
+        '{"method": "POST", "path": "/Users", "bulkId": "\\ud800", "data": {"userName": "a@b"}}',
+        '{"method": "DELETE", "path": "/Users/\\udfff"}',
+    ):
+        response = client.post(
+            "/scim/v2/Bulk", content=(head + operation + "]}").encode(), headers=HEADERS
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["scimType"] == "invalidSyntax", response.text

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from support.factories import user_body
+from support.tokens import Tokens
 
 from concur_scim.app import create_app
 from concur_scim.config import Settings
@@ -25,7 +27,8 @@ DIALECTS = ["/scim/v2", "/profile/identity/v4", "/scim/v4"]
 
 def user(**extra: Any) -> dict[str, Any]:
     """A user valid for every Concur rule; ``extra`` adds or replaces attributes."""
-    return user_body(**extra)
+    body: dict[str, Any] = user_body(**extra)
+    return body
 
 
 def findings(response: Any, outcome: str) -> dict[str, dict[str, str]]:
@@ -174,3 +177,86 @@ def test_user_provisioning_answers_and_statuses_carry_the_lint(client: TestClien
         headers=HEADERS,
     ).json()
     assert all(LINT not in op for op in plain_status["operations"])
+
+
+def test_a_patch_is_linted_on_what_it_touches(client: TestClient) -> None:
+    """A PATCH reports the Concur rules on the attributes it changes and the values it
+    sent that are stored otherwise, and nothing about attributes it did not send."""
+    created = client.post("/scim/v2/Users", json=user(userName="not-an-email"), headers=HEADERS)
+    assert created.status_code == 201, created.text
+    patch = {
+        "Operations": [
+            {"op": "replace", "path": "title", "value": "T" * 300},
+            {"op": "replace", "path": "active", "value": "False"},
+        ]
+    }
+    response = client.patch(f"/scim/v2/Users/{created.json()['id']}", json=patch, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    assert set(findings(response, "reject")) == {f"{CORE}:title"}  # not the stored userName
+    assert findings(response, "coerce")[f"{CORE}:active"]["message"] == 'sent "False", stored false'
+
+
+def test_lint_and_errors_never_quote_what_the_token_cannot_read(
+    client: TestClient, engine: Engine
+) -> None:
+    """A token without the sensitive read scope gets no finding, and no error message,
+    about emails another client stored (§7)."""
+    tokens = Tokens.for_new_company(engine)
+    admin = {"Authorization": f"Bearer {tokens.static(None)}", "Prefer": "concur-lint"}
+    body = user(emails=[{"value": "private@home.example", "type": "SecretType"}])
+    created = client.post("/scim/v2/Users", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    token = tokens.jwt(["identity.user.core.read", "identity.user.coreenterprise.writeonly"])
+    limited = {"Authorization": f"Bearer {token}", "Prefer": "concur-lint"}
+    patch = {"Operations": [{"op": "replace", "path": "title", "value": "T"}]}
+    url = f"/Users/{created.json()['id']}"
+    answer = client.patch(f"/scim/v2{url}", json=patch, headers=limited)
+    assert answer.status_code == 200, answer.text
+    assert "SecretType" not in answer.text
+    refused = client.patch(f"/profile/identity/v4{url}", json=patch, headers=limited)
+    assert refused.status_code == 400, refused.text  # the stored email type breaks a rule
+    assert "SecretType" not in refused.text
+    assert "private@home.example" not in refused.text
+    assert "cannot read" in refused.json()["detail"]
+
+
+def test_bulk_operations_and_group_patches_carry_the_lint(client: TestClient) -> None:
+    """/scim/v2/Bulk lints each operation; a group PATCH asked for the lint answers 200
+    with the group and its report instead of 204."""
+    bulk = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {
+                "method": "POST",
+                "path": "/Users",
+                "bulkId": "u1",
+                "data": user(favouriteColour="teal", active="True"),
+            }
+        ],
+    }
+    answer = client.post("/scim/v2/Bulk", json=bulk, headers=HEADERS)
+    assert answer.status_code == 200, answer.text
+    [operation] = answer.json()["Operations"]
+    outcomes = {(f["outcome"], f["schemaPath"]) for f in operation[LINT]["findings"]}
+    assert ("ignore", f"{CORE}:favouriteColour") in outcomes
+    assert ("coerce", f"{CORE}:active") in outcomes
+    group = client.post(
+        "/scim/v2/Groups",
+        json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "L1"},
+        headers=HEADERS,
+    )
+    patch = {"Operations": [{"op": "add", "value": {"zzz": 1}}]}
+    patched = client.patch(f"/scim/v2/Groups/{group.json()['id']}", json=patch, headers=HEADERS)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()[LINT]["findings"][0]["outcome"] == "ignore"
+    plain = {"Authorization": HEADERS["Authorization"]}
+    quiet = client.patch(f"/scim/v2/Groups/{group.json()['id']}", json=patch, headers=plain)
+    assert quiet.status_code == 204
+
+
+def test_an_unassigned_list_item_is_no_coercion(client: TestClient) -> None:
+    """A null inside a list is dropped before storing, not reported as a changed value."""
+    body = user(phoneNumbers=[None, {"value": "1", "type": "work"}])
+    response = client.post("/profile/identity/v4/Users", json=body, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    assert not [p for p in findings(response, "coerce") if "phoneNumbers" in p]

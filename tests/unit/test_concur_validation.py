@@ -667,3 +667,19 @@ def test_errors_have_no_messages_by_default() -> None:
         "scimType": "invalidValue",
         "detail": "bad",
     }
+
+
+def test_type_errors_are_reported_at_their_own_path_beside_the_other_findings() -> None:
+    """A wrong type inside an object or a list is reported at its own path and the rest
+    of the request is still checked (a size error beside it is reported too)."""
+    body = concur_user(
+        name={"givenName": "G" * 40, "familyName": ["B"]},
+        emails=[{"value": True, "type": "work"}],
+        title={"a": 1},
+    )
+    with pytest.raises(InvalidValue) as caught:
+        strict(body)
+    paths = [m["schemaPath"] for m in caught.value.messages]
+    for expected in ("name.familyName", "emails[0].value", "title", "name.givenName"):
+        assert f"{CORE_USER}:{expected}" in paths, paths
+    assert f"{CORE_USER}:name" not in paths

@@ -39,6 +39,7 @@ from concur_scim.api.scopes import (
     check_user_query,
     hide_unreadable,
     keep_external_id,
+    readable_path,
     require,
     user_attributes,
 )
@@ -243,10 +244,11 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             **_write_options(kind, svc, write_options, request, body),
         )
         projection = projection_of(request)
-        asked = projection.attributes or projection.excluded
+        asked = projection.attributes or projection.excluded or getattr(request.state, "lint", None)
         if kind is GROUPS and dialect.group_patch_no_content and not asked:
             # RFC 7644 §3.5.2 allows 204; Entra prefers it for groups (idp-clients.md §1.4),
-            # and it spares echoing a member list that may be 100,000 long.
+            # and it spares echoing a member list that may be 100,000 long. A request for
+            # the lint report gets the group and its report (200).
             return Response(status_code=204, headers={"ETag": record.etag})
         return one(conn, request, record, projection)
 
@@ -333,7 +335,9 @@ def _write_notes(body: dict[str, Any], request: Request, record: ResourceRecord)
         body[WARNINGS_URN] = {"messages": warnings}
     lint = getattr(request.state, "lint", None)
     if lint is not None:
-        body[LINT_URN] = lint_object(lint(stored=record.doc))
+        principal = request.state.principal
+        findings = [f for f in lint(stored=record.doc) if readable_path(principal, f.schema_path)]
+        body[LINT_URN] = lint_object(findings)
     return body
 
 

@@ -24,7 +24,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from concur_scim.api.deps import Principal
 from concur_scim.api.dialects import dialect_for_path
+from concur_scim.api.scopes import readable_error, readable_path
 from concur_scim.scim.errors import (
     BadRequest,
     InternalError,
@@ -106,14 +108,25 @@ def list_response(
     return body
 
 
+def readable(principal: Principal | None, schema_path: str) -> bool:
+    """Whether ``principal`` (None: not authenticated yet) may read ``schema_path``."""
+    return principal is None or readable_path(principal, schema_path)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure through :func:`error_response`."""
 
     def respond(request: Request, error: ScimError) -> Response:
         dialect = dialect_for_path(request.url.path)
+        # Never quote a stored value the token may not read (§7), in an error as in a read.
+        principal = getattr(request.state, "principal", None)
+        error = readable_error(error, principal)
         # A refused write that asked for the lint report still gets it (nothing stored).
         lint = getattr(request.state, "lint", None)
-        extra = {LINT_URN: lint_object(lint(stored=None))} if lint is not None else None
+        extra = None
+        if lint is not None:
+            findings = [f for f in lint(stored=None) if readable(principal, f.schema_path)]
+            extra = {LINT_URN: lint_object(findings)}
         return error_response(
             error, concur=dialect is not None and dialect.concur_errors, extra=extra
         )

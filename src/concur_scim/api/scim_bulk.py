@@ -41,10 +41,18 @@ from concur_scim.api.dialects import GENERIC_SCIM, Dialect, dialect_for_path
 from concur_scim.api.limits import JsonLimits
 from concur_scim.api.resources import base_url
 from concur_scim.api.responses import ScimResponse, concur_error_body
-from concur_scim.api.scopes import check_scim_bulk_operation, keep_external_id, require
+from concur_scim.api.scopes import (
+    check_scim_bulk_operation,
+    keep_external_id,
+    readable_error,
+    readable_path,
+    require,
+)
 from concur_scim.config import Settings
 from concur_scim.scim import bulk_request
 from concur_scim.scim.bulk_request import BULK_RESPONSE_URN, BulkRequest
+from concur_scim.scim.lint import LINT_URN, lint_object, lint_user, wants_lint
+from concur_scim.scim.registry import group_schema, user_schema
 from concur_scim.services.scim_bulk import Authorize, OperationResult, Target, apply_bulk
 
 # The dialects that serve RFC 7644 synchronous Bulk at ``{prefix}/Bulk``.
@@ -101,20 +109,19 @@ def scim_bulk_router(dialect: Dialect) -> APIRouter:
         parsed: BulkRequestDep,  # before ``conn``: a refused body never waits to write
         conn: WriteConn,
     ) -> Response:
-        # As the single user routes pass it (api/resources.py, ``_manager_option``).
-        store_manager = svc.settings.unknown_manager == "store"
         results = apply_bulk(
             conn,
             company,
             parsed,
             clock=svc.clock,
             authorize=_authorizer(principal, company),
-            user_options={"check_manager": False} if store_manager else {},
+            user_options=_user_options(svc.settings),
         )
         root = base_url(request, dialect)
+        lint = svc.settings.lint == "always" or wants_lint(request.headers.get("prefer"))
         body = {
             "schemas": [BULK_RESPONSE_URN],
-            "Operations": [_render(r, root, dialect) for r in results],
+            "Operations": [_render(r, root, dialect, principal, lint=lint) for r in results],
         }
         return ScimResponse(body)
 
@@ -133,9 +140,23 @@ def _authorizer(principal: Principal, company_id: str) -> Authorize:
     return authorize
 
 
-def _render(result: OperationResult, root: str, dialect: Dialect) -> dict[str, Any]:
+def _user_options(settings: Settings) -> dict[str, Any]:
+    """The user service options the single /scim/v2 user routes pass (api/resources.py)."""
+    options: dict[str, Any] = {}
+    if settings.unknown_manager == "store":
+        options["check_manager"] = False
+    if settings.generic_values == "any":
+        options["concur_values"] = False
+    return options
+
+
+def _render(
+    result: OperationResult, root: str, dialect: Dialect, principal: Principal, *, lint: bool
+) -> dict[str, Any]:
     """One BulkResponse operation (RFC 7644 §3.7.3): ``location`` always, but for a failed
-    POST (which created nothing), ``status`` as a string, as the RFC's examples show."""
+    POST (which created nothing), ``status`` as a string, as the RFC's examples show; an
+    error without what the token may not read (§7); the operation's lint report
+    (scim/lint.py) when the request asked for it."""
     operation = result.operation
     out: dict[str, Any] = {}
     if result.resource_id is not None:
@@ -147,6 +168,19 @@ def _render(result: OperationResult, root: str, dialect: Dialect) -> dict[str, A
         out["version"] = result.version
     out["status"] = str(result.status)
     if result.error is not None:
-        error = result.error
+        error = readable_error(result.error, principal)
         out["response"] = concur_error_body(error) if dialect.concur_errors else error.to_body()
+    if lint:
+        users = operation.endpoint == "Users"
+        findings = lint_user(
+            operation.data,
+            user_schema() if users else group_schema(),
+            stored=None,
+            company_id=principal.company_id,
+            patch=operation.method == "PATCH",
+            concur_rules=users,
+        )
+        out[LINT_URN] = lint_object(
+            [f for f in findings if readable_path(principal, f.schema_path)]
+        )
     return out

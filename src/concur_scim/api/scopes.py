@@ -33,6 +33,7 @@ The choices where §7 is silent are listed in docs/concur-compatibility.md ("Sco
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -440,3 +441,41 @@ def check_scim_bulk_operation(principal: Principal, family: str, method: str, bo
     if family == "users" and action == "write":
         check_user_write(principal, method, body)
         ignore_verified(principal, method, body)
+
+
+def readable_path(principal: Principal, schema_path: str) -> bool:
+    """Whether ``principal`` may read the attribute a message's ``schemaPath`` names
+    (``urn:…:User:emails[0].type``, a bare core name, a downstream extension path), by
+    the same table as :func:`hide_unreadable` (§7). Tokens without a scope list read all."""
+    if principal.scopes is None:
+        return True
+    schema, rest = provisioning_schema().split_urn(schema_path)
+    attribute = rest.split(".", 1)[0].split("[", 1)[0]
+    return missing_read_scope(principal, schema.urn, attribute) is None
+
+
+def readable_error(error: ScimError, principal: Principal | None) -> ScimError:
+    """``error`` without what ``principal`` may not read: a message about an attribute the
+    token cannot read is dropped and counted, so a refused write never quotes a stored
+    value the token could not have read (§7). The same error when nothing is hidden."""
+    if principal is None or principal.scopes is None or not error.messages:
+        return error
+    shown = [m for m in error.messages if readable_path(principal, m.get("schemaPath", ""))]
+    hidden = len(error.messages) - len(shown)
+    if not hidden:
+        return error
+    texts = [m["message"] for m in shown if m.get("type") == "error"]
+    texts.append(f"{hidden} more on attributes the access token cannot read")
+    redacted = copy.copy(error)
+    redacted.detail = "; ".join(texts)
+    redacted.messages = shown
+    return redacted
+
+
+def readable_findings(
+    findings: list[dict[str, str]], principal: Principal | None
+) -> list[dict[str, str]]:
+    """The lint findings (scim/lint.py) about attributes ``principal`` may read."""
+    if principal is None or principal.scopes is None:
+        return findings
+    return [f for f in findings if readable_path(principal, f["schemaPath"])]

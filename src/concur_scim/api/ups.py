@@ -51,6 +51,7 @@ from concur_scim.api.scopes import (
     check_bulk_operation,
     hide_unreadable,
     keep_external_id,
+    readable_path,
     require,
     user_attributes,
 )
@@ -287,7 +288,9 @@ def _linted(request: Request, svc: Services, company: str, operation: NewOperati
         patch=operation.method == "PATCH",
     )
     request.state.lint = lint
-    return dataclasses.replace(operation, lint=[f.to_json() for f in lint(stored=None)])
+    principal = request.state.principal
+    findings = [f.to_json() for f in lint(stored=None) if readable_path(principal, f.schema_path)]
+    return dataclasses.replace(operation, lint=findings)
 
 
 def _discovery(router: APIRouter, dialect: Dialect) -> None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from concur_scim.scim.errors import InvalidSyntax, InvalidValue, PayloadTooLarge
+from concur_scim.scim.text import unstorable_path
 
 BULK_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 BULK_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -88,6 +89,11 @@ def parse(body: Any, *, max_operations: int) -> BulkRequest:
     """
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a BulkRequest object (RFC 7644 §3.7)")
+    # bulkIds and path ids are echoed in the answer and compared in SQL: text neither
+    # backend (nor UTF-8) can hold is refused up front, as the UPS /Bulk does.
+    unstorable = unstorable_path(body)
+    if unstorable is not None:
+        raise InvalidSyntax(f"{unstorable} contains a NUL character or a lone surrogate")
     schemas = member(body, "schemas")
     urns = schemas if isinstance(schemas, list) else [schemas]
     if not any(isinstance(u, str) and u.lower() == BULK_REQUEST_URN.lower() for u in urns):

@@ -27,7 +27,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from concur_scim.scim.errors import InvalidPath, Mutability, ScimError
-from concur_scim.scim.patch import resolve_path
+from concur_scim.scim.patch import (
+    PatchOperation,
+    expand_value,
+    parse_patch_request,
+    resolve_path,
+)
+from concur_scim.scim.paths import PatchPath
 from concur_scim.scim.registry import (
     ENTERPRISE_USER,
     AttributeDef,
@@ -109,30 +115,93 @@ def lint_user(
     that document, with ``companyId`` defaulted to ``company_id`` as the Concur dialects do
     (not for a resource Concur has no rules for: ``concur_rules`` False, e.g. a Group).
     """
-    found: list[LintFinding] = []
-    values = _patch_values(sent) if patch else [sent] if isinstance(sent, dict) else []
     if patch:
-        found += _patch_ignored(sent, resource)
-    else:
-        for value in values:
-            found += _ignored(value, resource)
+        return _lint_patch(sent, resource, stored=stored, company_id=company_id, rules=concur_rules)
+    found: list[LintFinding] = []
+    values = [sent] if isinstance(sent, dict) else []
+    for value in values:
+        found += _ignored(value, resource)
     # The Concur rules read the stored user, or else the body as sent (strict validation
     # reads bodies: every finding is collected even when the body is refused).
-    judged = (
-        stored if stored is not None else sent if not patch and isinstance(sent, dict) else None
-    )
+    judged = stored if stored is not None else sent if isinstance(sent, dict) else None
     if judged is not None and concur_rules:
         found += _concur_verdict(judged, resource, company_id)
-    document = stored if stored is not None else _as_stored(sent, resource) if not patch else None
-    if document is not None and not patch:
+    document = stored if stored is not None else _as_stored(sent, resource)
+    if document is not None:
         for value in values:
             found += _coercions(value, document, resource)
     return found
 
 
-def _patch_values(body: Any) -> list[dict[str, Any]]:
-    """The path-less object values of a PatchOp's operations."""
-    return [value for path, value in _operations(body) if path is None and isinstance(value, dict)]
+def _lint_patch(
+    sent: Any,
+    resource: ResourceSchema,
+    *,
+    stored: dict[str, Any] | None,
+    company_id: str,
+    rules: bool,
+) -> list[LintFinding]:
+    """A PATCH's report: what its operations name that no schema defines; once applied
+    (``stored``), the Concur rules on the attributes it touched (not on the rest of the
+    user, which it did not send) and the values stored other than as sent. A refused PATCH
+    has no patched user: its error lists its violations."""
+    found = list(_patch_ignored(sent, resource))
+    if stored is None:
+        return found
+    operations = _parsed(sent, resource)
+    touched = {
+        (path.schema.urn.lower(), path.attr.name.lower())
+        for op in operations
+        for path in _op_paths(op, resource)
+    }
+    if rules:
+        for finding in _concur_verdict(stored, resource, company_id):
+            schema, rest = resource.split_urn(finding.schema_path)
+            name = rest.split(".", 1)[0].split("[", 1)[0].lower()
+            if (schema.urn.lower(), name) in touched:
+                found.append(finding)
+    for op in operations:
+        if op.op == "remove" or op.value is None:
+            continue
+        if op.path is None:
+            if isinstance(op.value, dict):
+                found += _coercions(op.value, stored, resource)
+            continue
+        found += _path_coercion(op.path, op.value, stored, resource)
+    return found
+
+
+def _parsed(sent: Any, resource: ResourceSchema) -> list[PatchOperation]:
+    try:
+        return parse_patch_request(sent, resource)
+    except ScimError:
+        return []
+
+
+def _op_paths(op: PatchOperation, resource: ResourceSchema) -> list[PatchPath]:
+    if op.path is not None:
+        return [op.path]
+    if not isinstance(op.value, dict):
+        return []
+    try:
+        return [path for path, _ in expand_value(op.value, resource, "")]
+    except ScimError:
+        return []
+
+
+def _path_coercion(
+    path: PatchPath, value: Any, stored: dict[str, Any], resource: ResourceSchema
+) -> Iterator[LintFinding]:
+    """A value PATCHed at ``path`` (no value filter) that is stored otherwise."""
+    if path.value_filter is not None or path.attr.mutability in ("readOnly", "writeOnly"):
+        return
+    target = stored if path.schema is resource.core else stored.get(path.schema.urn) or {}
+    have = target.get(path.attr.name) if isinstance(target, dict) else None
+    where = f"{path.schema.urn}:{path.attr.name}"
+    if path.sub is None:
+        yield from _diff(value, have, path.attr, where)
+    elif not path.attr.multi_valued and isinstance(have, dict):
+        yield from _diff(value, have.get(path.sub.name), path.sub, f"{where}.{path.sub.name}")
 
 
 def _operations(body: Any) -> Iterator[tuple[str | None, Any]]:
@@ -325,6 +394,8 @@ def _diff(sent: Any, stored: Any, attr: AttributeDef, path: str) -> Iterator[Lin
             yield _coerced(path, sent, stored, "a single value for a multi-valued attribute")
             return
         kept = stored if isinstance(stored, list) else []
+        # Unassigned items are dropped before storing (RFC 7643 §2.5): compare the rest.
+        sent = [item for item in sent if item is not None and item not in ("", [], {})]
         for index, item in enumerate(sent):
             if index < len(kept):
                 yield from _diff_one(item, kept[index], attr, f"{path}[{index}]")
@@ -335,7 +406,8 @@ def _diff(sent: Any, stored: Any, attr: AttributeDef, path: str) -> Iterator[Lin
 def _diff_one(sent: Any, stored: Any, attr: AttributeDef, path: str) -> Iterator[LintFinding]:
     if attr.type == "complex" and attr.sub_attributes:
         if not isinstance(sent, dict):
-            yield _coerced(path, sent, stored, "a bare value for a complex attribute")
+            why = "a list for a single value" if isinstance(sent, list) else "a bare value"
+            yield _coerced(path, sent, stored, f"{why} of a complex attribute")
             return
         if not isinstance(stored, dict):
             return

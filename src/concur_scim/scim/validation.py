@@ -27,6 +27,7 @@ In strict mode (the Concur dialects) the document then goes through ``scim/stric
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from concur_scim.scim.datetimes import format_datetime, parse_datetime
@@ -134,16 +135,30 @@ def _set_reported(
     resource: ResourceSchema,
     findings: Findings,
 ) -> None:
-    """:func:`_set_attribute`, a wrong value reported as a ``type`` finding so that the
-    other attributes are still checked."""
+    """:func:`_set_attribute`, each wrong value reported as a ``type`` finding at its own
+    path (``name.familyName``, ``emails[0].value``) and left out, so that the rest of the
+    attribute and the other attributes are still checked."""
+
+    def report(path: str, detail: str) -> None:
+        findings.add("type", f"{schema.urn}:{path}", detail)
+
     try:
-        _set_attribute(doc, schema, name, value, resource)
+        _set_attribute(doc, schema, name, value, resource, report)
     except InvalidValue as error:
-        findings.add("type", f"{schema.urn}:{name}", error.detail)
+        report(name, error.detail)
+
+
+Report = Callable[[str, str], None]
+"""Where a wrong value sits (an attribute path) and why; called instead of raising."""
 
 
 def _set_attribute(
-    doc: dict[str, Any], schema: SchemaDef, name: str, value: Any, resource: ResourceSchema
+    doc: dict[str, Any],
+    schema: SchemaDef,
+    name: str,
+    value: Any,
+    resource: ResourceSchema,
+    report: Report | None = None,
 ) -> None:
     head, _, sub = name.partition(".")
     attr = schema.attribute(head)
@@ -160,7 +175,7 @@ def _set_attribute(
         existing = target.get(attr.name)
         if isinstance(existing, dict):
             value = {**existing, **value}
-    coerced = coerce_value(value, attr, schema.urn)
+    coerced = coerce_value(value, attr, schema.urn, report=report, where=attr.name)
     if coerced is MISSING:
         target.pop(attr.name, None)
     else:
@@ -169,8 +184,20 @@ def _set_attribute(
         doc.pop(schema.urn, None)
 
 
-def coerce_value(value: Any, attr: AttributeDef, urn: str = "") -> Any:
-    """``value`` converted to the JSON type ``attr`` declares, or MISSING when unassigned."""
+def coerce_value(
+    value: Any,
+    attr: AttributeDef,
+    urn: str = "",
+    *,
+    report: Report | None = None,
+    where: str = "",
+) -> Any:
+    """``value`` converted to the JSON type ``attr`` declares, or MISSING when unassigned.
+
+    Raises InvalidValue for a value of the wrong type; with ``report``, a wrong item of a
+    list or sub-attribute of an object is reported at its path (below ``where``) and left
+    out instead, and only a wrong value as a whole raises.
+    """
     if value is None:
         return MISSING
     if attr.multi_valued:
@@ -178,7 +205,11 @@ def coerce_value(value: Any, attr: AttributeDef, urn: str = "") -> Any:
         # Group members are bounded by the request size alone: groups hold 100,000 members.
         if len(items) > MAX_MULTI_VALUES and attr.name != "members":
             raise InvalidValue(f"'{attr.name}' has more than {MAX_MULTI_VALUES} values")
-        out = [v for v in (_coerce_single(i, attr, urn) for i in items) if v is not MISSING]
+        out = []
+        for index, item in enumerate(items):
+            coerced = _reported(_coerce_single, item, attr, urn, report, f"{where}[{index}]")
+            if coerced is not MISSING:
+                out.append(coerced)
         if not out:
             return MISSING
         if attr.type == "complex":
@@ -186,7 +217,25 @@ def coerce_value(value: Any, attr: AttributeDef, urn: str = "") -> Any:
         return out
     if isinstance(value, list) and attr.type == "complex" and len(value) == 1:
         value = value[0]  # manager sent as a one-element list (Entra's older docs)
-    return _coerce_single(value, attr, urn)
+    return _coerce_single(value, attr, urn, report, where)
+
+
+def _reported(
+    coerce: Callable[..., Any],
+    value: Any,
+    attr: AttributeDef,
+    urn: str,
+    report: Report | None,
+    where: str,
+) -> Any:
+    """``coerce(value, …)``; with ``report``, a wrong value is reported and MISSING."""
+    if report is None:
+        return coerce(value, attr, urn, report, where)
+    try:
+        return coerce(value, attr, urn, report, where)
+    except InvalidValue as error:
+        report(where, error.detail)
+        return MISSING
 
 
 def _check_one_primary(items: list[Any], attr: AttributeDef) -> None:
@@ -194,13 +243,15 @@ def _check_one_primary(items: list[Any], attr: AttributeDef) -> None:
         raise InvalidValue(f"at most one value of '{attr.name}' may be primary (RFC 7643 §2.4)")
 
 
-def _coerce_single(value: Any, attr: AttributeDef, urn: str) -> Any:
+def _coerce_single(
+    value: Any, attr: AttributeDef, urn: str, report: Report | None = None, where: str = ""
+) -> Any:
     if value is None:
         return MISSING
     if attr.value_shorthand and isinstance(value, str | int | float | bool):
         value = {"value": value}  # "entitlements": ["Expense"] (Concur's swagger, §6.1)
     if attr.type == "complex":
-        return _coerce_complex(value, attr, urn)
+        return _coerce_complex(value, attr, urn, report, where)
     if attr.type == "boolean":
         return _coerce_boolean(value, attr)
     if attr.type in ("integer", "decimal"):
@@ -210,7 +261,15 @@ def _coerce_single(value: Any, attr: AttributeDef, urn: str) -> Any:
     return _coerce_string(value, attr)
 
 
-def _coerce_complex(value: Any, attr: AttributeDef, urn: str) -> Any:
+def _multi(
+    value: Any, attr: AttributeDef, urn: str, report: Report | None = None, where: str = ""
+) -> Any:
+    return coerce_value(value, attr, urn, report=report, where=where)
+
+
+def _coerce_complex(
+    value: Any, attr: AttributeDef, urn: str, report: Report | None = None, where: str = ""
+) -> Any:
     if isinstance(value, str) and attr.name == "manager" and urn == ENTERPRISE_USER:
         value = {"value": value}  # Entra sends the manager as a bare id
     if not isinstance(value, dict):
@@ -220,8 +279,9 @@ def _coerce_complex(value: Any, attr: AttributeDef, urn: str) -> Any:
         sub = attr.sub(key) if isinstance(key, str) else None
         if sub is None or sub.mutability == "readOnly":
             continue  # unknown, or server-set (RFC 7644 §3.5.1: readOnly values are ignored)
-        coerce = coerce_value if sub.multi_valued else _coerce_single
-        coerced = coerce(sub_value, sub, urn)  # Concur nests lists (emergencyContacts.phones)
+        coerce = _multi if sub.multi_valued else _coerce_single
+        # Concur nests lists (emergencyContacts.phones).
+        coerced = _reported(coerce, sub_value, sub, urn, report, f"{where}.{sub.name}")
         if coerced is not MISSING:
             out[sub.name] = coerced
     return out or MISSING
