@@ -7,11 +7,13 @@ with one readable line (:func:`load_settings` turns pydantic's error into :class
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 import uuid
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./concur-scim.db"
@@ -34,6 +36,13 @@ class Settings(BaseSettings):
         default=None,
         description="Static bearer token for the default company (Entra's 'Secret Token').",
     )
+    token_file: Path | None = Field(
+        default=None,
+        description=(
+            "Where serve keeps the first-run token when no bearer_token is set (mode 0600);"
+            " unset: the SQLite file's path plus '.token' (docs/security.md)."
+        ),
+    )
     company_id: uuid.UUID | None = Field(
         default=None, description="UUID of the default company; generated and stored if unset."
     )
@@ -43,7 +52,7 @@ class Settings(BaseSettings):
         description="iss of minted access tokens, the only one accepted (docs/security.md).",
     )
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
+    port: int = Field(default=8000, ge=0, le=65535, description="0: a free port, printed.")
     workers: int = Field(default=1, ge=1, le=64)
     max_page_size: int = Field(default=1000, ge=1, le=100_000)
     default_page_size: int = Field(default=100, ge=1, le=100_000)
@@ -141,6 +150,24 @@ class Settings(BaseSettings):
         default=1_048_576, ge=1024, description="Bytes per /scim/v2/Bulk request."
     )
 
+    # The admin API (README "Admin API", docs/security.md "Admin API").
+    admin: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="The /_admin API: auto (on when host is a loopback address), on or off.",
+    )
+    # Generated when unset, once per Settings: serve prints it and hands it to its app
+    # processes through the environment, so every process answers to the one printed.
+    admin_token: SecretStr = Field(
+        default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
+        description="Bearer token of the /_admin API; generated at start when unset.",
+    )
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_set(cls, value: SecretStr) -> SecretStr:
+        # An empty CONCUR_SCIM_ADMIN_TOKEN means unset: never an empty admin token.
+        return value if value.get_secret_value() else SecretStr(secrets.token_urlsafe(32))
+
     @field_validator("database_url")
     @classmethod
     def _known_backend(cls, value: str) -> str:
@@ -148,17 +175,52 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return value
 
+    @model_validator(mode="after")
+    def _page_sizes(self) -> Settings:
+        if self.default_page_size > self.max_page_size:
+            raise ValueError(
+                f"CONCUR_SCIM_DEFAULT_PAGE_SIZE ({self.default_page_size}) is above"
+                f" CONCUR_SCIM_MAX_PAGE_SIZE ({self.max_page_size})"
+            )
+        return self
+
     @property
     def is_sqlite(self) -> bool:
         """True when the store is the embedded SQLite database."""
         return self.database_url.startswith("sqlite")
 
+    @property
+    def admin_enabled(self) -> bool:
+        """Whether the ``/_admin`` API is served: ``on``, or ``auto`` on a loopback host."""
+        if self.admin != "auto":
+            return self.admin == "on"
+        return is_loopback(self.host)
+
     def sqlite_path(self) -> Path | None:
         """The SQLite file (None for PostgreSQL or an in-memory database)."""
-        if not self.is_sqlite:
-            return None
+        if not self.is_sqlite or "///" not in self.database_url:
+            return None  # PostgreSQL, or "sqlite://": in memory
         raw = self.database_url.split("///", 1)[-1]
         return None if raw in ("", ":memory:") else Path(raw)
+
+    def first_run_token_file(self) -> Path | None:
+        """Where serve keeps the first-run token: ``token_file``, else next to the SQLite
+        file; None when there is no such place (PostgreSQL or in-memory, no ``token_file``)."""
+        if self.token_file is not None:
+            return self.token_file
+        database = self.sqlite_path()
+        return None if database is None else database.with_name(database.name + ".token")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) only listens on this machine; any other
+    name may resolve to any interface, so it is not."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -170,5 +232,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        field = ".".join(str(p) for p in first["loc"])
+        if not field:  # a rule across settings: its message names them
+            reason = first["msg"].removeprefix("Value error, ")
+            raise ConfigError(f"invalid settings: {reason}") from None
         raise ConfigError(f"invalid setting CONCUR_SCIM_{field.upper()}: {first['msg']}") from None

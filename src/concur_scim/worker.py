@@ -10,7 +10,9 @@ results on record say it stopped.
 :meth:`Worker.stop` (SIGTERM in ``concur-scim worker``) stops claiming; the operation in
 hand is finished, then the lease is given back so another worker can go on at once.
 Housekeeping (timeouts, status retention, reference/concur-v4.md §3.2) runs in every worker
-on a timer; it is idempotent, so several workers doing it is harmless.
+on a timer; it is idempotent, so several workers doing it is harmless. While the admin API's
+``worker_paused`` flag is set (a row, so every process sees it) workers claim nothing; a
+request in hand is finished.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from concur_scim.config import Settings
-from concur_scim.services import provisioning
+from concur_scim.services import faults, provisioning
 from concur_scim.services.common import Clock, system_clock
 from concur_scim.services.provisioning import Lease, LeaseLost
 from concur_scim.store import provisions as store
@@ -72,6 +74,8 @@ class Worker:
     def run_once(self) -> bool:
         """Claim one request and work on it; False when there was nothing to claim."""
         with unit_of_work(self.engine, write=True) as conn:
+            if faults.worker_paused(conn):  # POST /_admin/worker/pause, for every worker
+                return False
             claimed = store.claim(conn, self.owner, self.clock(), self.lease_duration)
         if claimed is None:
             return False

@@ -150,6 +150,11 @@ def static(ctx: Ctx, method: str, path: str) -> None:
     ctx.call(method, url, expect={200}, headers=headers)
 
 
+def docs_asset(ctx: Ctx, method: str, path: str) -> None:
+    """An asset of /docs: a file of the package, the same for every company."""
+    ctx.call(method, path.replace("{name}", "swagger-ui.css"), expect={200})
+
+
 def foreign(kind: str, body: Callable[[World], Any] | None = None) -> Probe:
     """A route addressing one resource: B's ids are not found, as unknown ids are."""
 
@@ -468,6 +473,10 @@ def _probe_table() -> dict[tuple[str, str], Probe]:
         # OAuth2: the public key set, and grants that are about credentials, not tokens.
         ("GET", "/oauth2/v0/jwks"): static,
         ("POST", "/oauth2/v0/token"): oauth_token,
+        # The API's description and its Swagger UI: the same for every company.
+        ("GET", "/openapi.json"): static,
+        ("GET", "/docs"): static,
+        ("GET", "/docs/assets/{name}"): docs_asset,
     }
     _user_routes(table)
     _other_routes(table)
@@ -573,7 +582,33 @@ def _other_routes(table: dict[tuple[str, str], Probe]) -> None:
     )
 
 
+def admin_only(ctx: Ctx, method: str, path: str) -> None:
+    """The admin API is not company-scoped by a company token: it answers only the admin
+    token, so A's token is refused (401) before anything of anyone's is read or changed."""
+    url = path.replace("{rule_id}", str(uuid.uuid4()))
+    body: dict[str, Any] | None = {} if method == "POST" else None
+    answer = ctx.call(method, url, body=body, expect={401})
+    assert "admin token" in answer.text, answer.text
+
+
+def _admin_routes(table: dict[tuple[str, str], Probe]) -> None:
+    for method, path in (
+        ("GET", "/_admin/journal"),
+        ("GET", "/_admin/provisions"),
+        ("POST", "/_admin/reset"),
+        ("POST", "/_admin/seed"),
+        ("POST", "/_admin/faults"),
+        ("GET", "/_admin/faults"),
+        ("DELETE", "/_admin/faults"),
+        ("DELETE", "/_admin/faults/{rule_id}"),
+        ("POST", "/_admin/worker/pause"),
+        ("POST", "/_admin/worker/resume"),
+    ):
+        table[method, path] = admin_only
+
+
 PROBES = _probe_table()
+_admin_routes(PROBES)
 ROUTES = app_routes(create_app(Settings(database_url="sqlite://")))
 
 

@@ -63,10 +63,25 @@ class Need:
     all_of: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
     legacy: bool = False
+    admin: bool = False
 
 
 PUBLIC = None
 ANY_TOKEN = Need()
+# The admin API (README "Admin API"): its own token; no company token, whatever its scopes.
+ADMIN = Need(admin=True)
+ADMIN_ROUTES = (
+    ("GET", "/_admin/journal"),
+    ("GET", "/_admin/provisions"),
+    ("POST", "/_admin/reset"),
+    ("POST", "/_admin/seed"),
+    ("POST", "/_admin/faults"),
+    ("GET", "/_admin/faults"),
+    ("DELETE", "/_admin/faults"),
+    ("DELETE", "/_admin/faults/{rule_id}"),
+    ("POST", "/_admin/worker/pause"),
+    ("POST", "/_admin/worker/resume"),
+)
 
 
 def _table() -> dict[tuple[str, str], Need | None]:
@@ -75,6 +90,10 @@ def _table() -> dict[tuple[str, str], Need | None]:
         ("GET", "/readyz"): PUBLIC,
         ("POST", "/oauth2/v0/token"): PUBLIC,
         ("GET", "/oauth2/v0/jwks"): PUBLIC,
+        # The API's description and its Swagger UI: no data, so no token.
+        ("GET", "/openapi.json"): PUBLIC,
+        ("GET", "/docs"): PUBLIC,
+        ("GET", "/docs/assets/{name}"): PUBLIC,
     }
     read, write, delete = Need((CORE_READ,)), Need((CORE_WRITE,)), Need((USER_DELETE,))
     discovery = ["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/{name}"]
@@ -134,6 +153,7 @@ def _table() -> dict[tuple[str, str], Need | None]:
         ("GET", "/api/user/v1.0/formfields"): Need(legacy=True),
         ("GET", "/api/v3.0/common/users"): Need((CORE_READ,), legacy=True),
     }
+    table |= dict.fromkeys(ADMIN_ROUTES, ADMIN)
     return table
 
 
@@ -221,6 +241,9 @@ def test_route_enforces_its_scopes(
     need = TABLE[route]
     if need is None:
         return  # public
+    if need.admin:
+        admin_only(client, tokens, method, path)
+        return
     for scope in need.all_of:
         refused_for(call(client, method, path, tokens.jwt(without(scope))), scope)
     if need.any_of:
@@ -236,6 +259,19 @@ def test_route_enforces_its_scopes(
     assert call(client, method, path, None).status_code == 401
     admitted(call(client, method, path, "test-token"))  # CONCUR_SCIM_BEARER_TOKEN
     admitted(call(client, method, path, tokens.static(None)))  # a stored token, NULL scopes
+
+
+def admin_only(client: TestClient, tokens: Tokens, method: str, path: str) -> None:
+    """Company tokens, every scope or none, are 401 on an admin route; the admin token is
+    admitted (and whatever it paused or added is undone)."""
+    for company_token in ("test-token", tokens.static(None), tokens.jwt(list(SCOPE_CATALOGUE))):
+        assert call(client, method, path, company_token).status_code == 401
+    assert call(client, method, path, None).status_code == 401
+    admin_token: str = client.app.state.admin_token  # type: ignore[attr-defined]
+    admitted(call(client, method, path, admin_token))
+    for undo in ("POST /_admin/worker/resume", "DELETE /_admin/faults"):
+        verb, url = undo.split(" ")
+        assert call(client, verb, url, admin_token).status_code == 200
 
 
 def test_scope_errors_are_scim_errors_with_concur_extension(

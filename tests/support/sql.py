@@ -47,14 +47,17 @@ def recorded_sql(client: TestClient) -> Iterator[list[str]]:
     """Every statement the application's engine runs for requests inside the block.
 
     Left out: what runs beside the requests on its own schedule, namely the embedded
-    provisioning worker's polling (its thread) and the audit trail's ``request_log`` row,
-    written after each response.
+    provisioning worker's polling (its thread), the audit trail's ``request_log`` row,
+    written after each response, and the fault rule cache's refresh (``fault_rules``, at
+    most once a second per process, services/faults.py).
     """
     engine: Engine = client.app.state.services.engine  # type: ignore[attr-defined]
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if threading.current_thread().name == WORKER_THREAD or "request_log" in statement:
+        if threading.current_thread().name == WORKER_THREAD or any(
+            table in statement for table in ("request_log", "fault_rules")
+        ):
             return
         statements.append(statement)
 

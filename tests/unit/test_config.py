@@ -60,3 +60,41 @@ def test_cli_bad_setting_prints_one_line_and_exits_2() -> None:
     assert len(lines) == 1
     assert lines[0].startswith("concur-scim: invalid setting")
     assert "Traceback" not in result.stderr
+
+
+def test_default_page_size_above_the_maximum_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A default page size above the maximum fails at start with one line naming both."""
+    monkeypatch.setenv("CONCUR_SCIM_DEFAULT_PAGE_SIZE", "2000")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "CONCUR_SCIM_DEFAULT_PAGE_SIZE (2000)" in message
+    assert "CONCUR_SCIM_MAX_PAGE_SIZE (1000)" in message
+    monkeypatch.setenv("CONCUR_SCIM_MAX_PAGE_SIZE", "2000")
+    assert load_settings().default_page_size == 2000  # equal is fine
+
+
+def test_port_zero_means_a_free_port() -> None:
+    """Port 0 is accepted (serve picks a free port and prints it)."""
+    assert load_settings(port=0).port == 0
+
+
+@pytest.mark.parametrize(
+    ("database_url", "token_file", "expected"),
+    [
+        ("sqlite:///./data/concur-scim.db", None, "data/concur-scim.db.token"),
+        ("sqlite:////var/lib/scim.db", None, "/var/lib/scim.db.token"),
+        ("sqlite://", None, None),
+        ("postgresql+psycopg://u@h/d", None, None),
+        ("postgresql+psycopg://u@h/d", "/run/scim.token", "/run/scim.token"),
+    ],
+)
+def test_first_run_token_file(
+    database_url: str, token_file: str | None, expected: str | None
+) -> None:
+    """The first-run token lives beside the SQLite file unless CONCUR_SCIM_TOKEN_FILE says
+    where; without either there is no place for it."""
+    settings = load_settings(database_url=database_url, token_file=token_file)
+    found = settings.first_run_token_file()
+    assert (None if found is None else str(found)) == expected

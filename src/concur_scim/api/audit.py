@@ -17,6 +17,14 @@ XML batches and the token endpoint included), except a POST ``/.search``, which 
 
 A request that was not authenticated (401/403) has no company: it gets the log line only.
 Storing the row never changes the response: a failure is logged and dropped.
+
+The rows are also the request journal of the admin API (``GET /_admin/journal``): each
+carries the dialect, the redacted response body (the same summary as the request's, so the
+same redaction and 8 KB cap), the SCIM error (``scimType``, ``detail``) of an error answer
+and the fault rule that made or delayed the answer. Besides writes, an authenticated request
+of any other kind (GET, ``POST /.search``) gets a row, and no log line, when it fails
+(status >= 400) or a fault rule acted on it: an identity engineer debugging a client needs
+its failed reads, while successful reads, the bulk of any sync, stay out for their cost.
 """
 
 from __future__ import annotations
@@ -36,7 +44,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from concur_scim.api.deps import Principal, Services
-from concur_scim.api.redaction import body_summary
+from concur_scim.api.dialects import dialect_name
+from concur_scim.api.redaction import body_summary, redact_json
 from concur_scim.store.db import unit_of_work
 from concur_scim.store.request_log import RequestLogEntry, add_request
 
@@ -102,7 +111,9 @@ class _Exchange:
         self.disconnected = False  # the client left before its body ended and any answer
         self.location: str | None = None
         self.response = bytearray()
-        self.wants_response_id = False
+        self.response_size = 0
+        self.response_type = ""
+        self.keep_response = False
         self.duration_ms: float | None = None
 
     def receive(self, receive: Receive) -> Receive:
@@ -129,21 +140,49 @@ class _Exchange:
                 self.status = int(message["status"])
                 headers = Headers(raw=message.get("headers", []))
                 self.location = headers.get("location")
-                self.wants_response_id = (
-                    self.scope["method"] == "POST"
-                    and self.status < 300
-                    and self.location is None
-                    and "json" in headers.get("content-type", "")
-                )
+                self.response_type = headers.get("content-type", "")
+                self.keep_response = self.journaled()
             elif message["type"] == "http.response.body":
-                if self.wants_response_id:
-                    self.response.extend(message.get("body", b""))
-                    self.wants_response_id = len(self.response) <= RESPONSE_ID_LIMIT
+                chunk: bytes = message.get("body", b"")
+                self.response_size += len(chunk)
+                if self.keep_response:
+                    room = CAPTURE_LIMIT - len(self.response)
+                    if room > 0:
+                        self.response.extend(chunk[:room])
                 if not message.get("more_body", False) and self.duration_ms is None:
                     self.duration_ms = (time.perf_counter() - self.began) * 1000
             await send(message)
 
         return sending
+
+    def journaled(self) -> bool:
+        """Whether the exchange gets a row: a write, a failure or a faulted answer."""
+        state = self.scope.get("state") or {}
+        return (
+            is_audited(self.scope["method"], self.scope["path"])
+            or (self.status is not None and self.status >= 400)
+            or state.get("fault_rule") is not None
+        )
+
+    def response_summary(self) -> dict[str, Any] | None:
+        """The redacted summary of the response body (api/redaction.py), None if empty."""
+        return body_summary(bytes(self.response), self.response_type, size=self.response_size)
+
+    def scim_error(self) -> dict[str, Any] | None:
+        """``scimType`` and ``detail`` of an error answer's JSON body (None otherwise)."""
+        if self.status is None or self.status < 400 or len(self.response) < self.response_size:
+            return None
+        try:
+            document = json.loads(self.response)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(document, dict):
+            return None
+        found = {k: document.get(k) for k in ("scimType", "detail") if k in document}
+        if not found and "errorMessage" in document:  # the travel view's error shape
+            found = {"detail": document.get("errorMessage")}
+        redacted: dict[str, Any] = redact_json(found)
+        return redacted or None
 
     def final_status(self) -> int:
         """The status to record: the response's, 499 for a client that left mid-body (its
@@ -157,7 +196,13 @@ class _Exchange:
         """The id of what a POST created: from ``Location``, else the JSON response's ``id``."""
         if self.location is not None:
             return resource_of(unquote(urlsplit(self.location).path))[1]
-        if not self.wants_response_id or not self.response:
+        wants_id = (
+            self.scope["method"] == "POST"
+            and self.status is not None
+            and self.status < 300
+            and "json" in self.response_type
+        )
+        if not wants_id or not self.response or self.response_size > RESPONSE_ID_LIMIT:
             return None
         try:
             document = json.loads(self.response)
@@ -180,7 +225,7 @@ class AuditMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request through, then log it (and store it) without delaying it."""
-        if scope["type"] != "http" or not is_audited(scope["method"], scope["path"]):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         exchange = _Exchange(scope)
@@ -191,7 +236,8 @@ class AuditMiddleware:
             # Shielded: a client gone after its write still leaves the write's record.
             with anyio.CancelScope(shield=True):
                 try:
-                    await _record(exchange, at)
+                    if exchange.journaled():
+                        await _record(exchange, at)
                 except Exception:  # the audit trail must never fail or mask the request
                     log.exception("write on %s not audited", scope["path"])
 
@@ -234,7 +280,8 @@ async def _record(exchange: _Exchange, at: datetime | None) -> None:
         "status": exchange.final_status(),
         "duration_ms": round(duration, 3),
     }
-    log.info(json.dumps(event, separators=(",", ":")), extra={"audit": event})
+    if is_audited(scope["method"], path):
+        log.info(json.dumps(event, separators=(",", ":")), extra={"audit": event})
     services = _services(scope)
     if principal is None or services is None or at is None:
         return
@@ -243,14 +290,30 @@ async def _record(exchange: _Exchange, at: datetime | None) -> None:
         return
     content_type = Headers(scope=scope).get("content-type", "")
     body = bytes(exchange.body)
+    journal = {
+        "dialect": dialect_name(path),
+        "response": exchange.response_summary(),
+        "error": exchange.scim_error(),
+        "fault_rule": state.get("fault_rule"),
+    }
     await anyio.to_thread.run_sync(
-        _store, services, event, at, body, exchange.size, content_type, keep, exchange.disconnected
+        _store,
+        services,
+        event,
+        journal,
+        at,
+        body,
+        exchange.size,
+        content_type,
+        keep,
+        exchange.disconnected,
     )
 
 
 def _store(
     services: Services,
     event: dict[str, Any],
+    journal: dict[str, Any],
     at: datetime,
     body: bytes,
     size: int,
@@ -278,6 +341,10 @@ def _store(
             resource_id=event["resource_id"],
             status=event["status"],
             detail=detail,
+            dialect=journal["dialect"],
+            response=journal["response"],
+            error=journal["error"],
+            fault_rule=journal["fault_rule"],
         )
         with unit_of_work(services.engine, write=True) as conn:
             add_request(conn, entry, keep=keep)

@@ -10,6 +10,9 @@
 3. static tokens of ``static_tokens``, found by the SHA-256 digest of the token; revoked or
    expired ones are refused.
 
+An access token obtained by an OAuth client (``concur.appId``) is refused once that client is
+revoked (``concur-scim client revoke``), checked on every request.
+
 Issuer rule (docs/security.md, "Tokens"): with ``CONCUR_SCIM_ISSUER`` set, tokens are minted
 with that ``iss`` and only that ``iss`` is accepted. Unset, tokens carry the base URL they
 were requested at; the signature (keys only this server's database holds) is what binds a
@@ -133,6 +136,9 @@ class DatabaseTokenVerifier:
             return None
         if not self._company_exists(company):
             return None
+        app_id = claims.get("concur.appId")
+        if app_id is not None and not self._client_active(app_id):
+            return None
         return Principal(company_id=company, subject=f"{kind}:{subject}", scopes=frozenset(scopes))
 
     def _issuer_accepted(self, iss: Any) -> bool:
@@ -164,6 +170,14 @@ class DatabaseTokenVerifier:
             for row in rows
         }
         self._keys_loaded = time.monotonic()
+
+    def _client_active(self, client_id: Any) -> bool:
+        # Read on every request, never cached: `concur-scim client revoke` must stop the
+        # client's outstanding access tokens at once, not when a cache entry expires.
+        if not isinstance(client_id, str):
+            return False
+        with unit_of_work(self._engine, write=False) as conn:
+            return not store.client_revoked(conn, client_id)
 
     def _company_exists(self, company_id: str) -> bool:
         if company_id in self._companies:

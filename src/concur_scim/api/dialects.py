@@ -209,3 +209,23 @@ def dialect_for_path(path: str) -> Dialect | None:
         ):
             found = dialect
     return found
+
+
+# The APIs served beside the dialect profiles, named for the journal and fault rules.
+_OTHER_APIS = (
+    ("/api/user/v1.0", "user-v1"),
+    ("/api/v3.0/common", "user-v1"),
+    ("/profile/spend/", "spend"),
+    ("/profile/travel/", "travel"),
+    ("/oauth2/", "oauth"),
+)
+
+
+def dialect_name(path: str) -> str | None:
+    """The name of the API that serves ``path``: a dialect profile's ``name``, or
+    ``user-v1``, ``spend``, ``travel``, ``oauth``; None for anything else."""
+    found = dialect_for_path(path)
+    if found is not None:
+        return found.name
+    low = path.lower()
+    return next((name for prefix, name in _OTHER_APIS if low.startswith(prefix)), None)

@@ -119,10 +119,11 @@ def _check_keys(obj: dict[Any, Any]) -> None:
     Every reader of a body (scope checks, the PATCH engine, validation) matches names
     case-insensitively; with one spelling per name they all read the same member.
     """
-    if len(obj) > 1 and len({k.lower() for k in obj}) != len(obj):
+    # casefold, not lower: it also folds pairs lower() keeps apart (micro sign, Greek Mu).
+    if len(obj) > 1 and len({k.casefold() for k in obj}) != len(obj):
         seen: dict[str, str] = {}
         for key in obj:
-            other = seen.setdefault(key.lower(), key)
+            other = seen.setdefault(key.casefold(), key)
             if other != key:
                 raise InvalidSyntax(
                     f"the request body has the keys '{other}' and '{key}', which differ only"

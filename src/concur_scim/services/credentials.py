@@ -184,3 +184,61 @@ def create_static_token(
         now=now,
     )
     return token
+
+
+# -- listing and revoking --------------------------------------------------------------------
+
+
+def list_companies(conn: Connection) -> list[store.CompanyRow]:
+    """Every company, oldest first."""
+    return store.list_companies(conn)
+
+
+def list_clients(conn: Connection, company: str | None) -> list[store.ClientRow]:
+    """The OAuth clients of ``company`` (every company's with None); raises CredentialError
+    for an unknown company."""
+    return store.list_clients(conn, None if company is None else require_company(conn, company))
+
+
+def list_static_tokens(conn: Connection, company: str | None) -> list[store.StaticTokenRow]:
+    """The static tokens of ``company`` (every company's with None), secrets never shown."""
+    company_id = None if company is None else require_company(conn, company)
+    return store.list_static_tokens(conn, company_id)
+
+
+def revoke_client(conn: Connection, client_id: str, now: datetime) -> None:
+    """Revoke an OAuth client: its grants are refused from now on, and the access tokens it
+    obtained stop verifying (api/auth.py). Raises CredentialError when no unrevoked client
+    has this id."""
+    if not store.revoke_client(conn, client_id, now):
+        found = store.get_client(conn, client_id)
+        raise CredentialError(
+            f"no client {client_id!r}" if found is None else f"client {client_id} is revoked"
+        )
+
+
+def revoke_static_token(
+    conn: Connection, token_or_name: str, *, company: str | None, now: datetime
+) -> int:
+    """Revoke a static token given as the token itself or as its ``--name`` (every unrevoked
+    token of that name, of ``company`` when given); returns how many were revoked.
+
+    Raises CredentialError when nothing matched, and for an access token (a JWT: it cannot be
+    revoked, it expires within the hour; revoking the client that obtained it stops it).
+    """
+    company_id = None if company is None else require_company(conn, company)
+    if token_or_name.startswith("eyJ") and token_or_name.count(".") == 2:
+        raise CredentialError(
+            "an access token cannot be revoked (it expires within an hour);"
+            " revoke the client that obtained it, or rotate the signing keys"
+        )
+    revoked = store.revoke_static_tokens(
+        conn, token_hash=digest(token_or_name), company_id=company_id, now=now
+    )
+    if not revoked:
+        revoked = store.revoke_static_tokens(
+            conn, name=token_or_name, company_id=company_id, now=now
+        )
+    if not revoked:
+        raise CredentialError("no unrevoked static token is this token or has this name")
+    return revoked

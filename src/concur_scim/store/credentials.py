@@ -159,6 +159,14 @@ def find_static_token(conn: Connection, token_hash: str, now: datetime) -> Grant
     return GrantRow(company_id=row.company_id, scopes=_scopes(row.scopes), name=row.name)
 
 
+def static_token_stored(conn: Connection, token_hash: str) -> bool:
+    """Whether a static token with this hash is stored, whatever its state."""
+    found = conn.execute(
+        select(static_tokens.c.token_hash).where(static_tokens.c.token_hash == token_hash)
+    ).first()
+    return found is not None
+
+
 # -- company request tokens ------------------------------------------------------------------
 
 
@@ -297,3 +305,101 @@ def delete_keys_retired_before(conn: Connection, moment: datetime) -> int:
     """Delete keys retired before ``moment`` (they no longer verify); returns how many."""
     result = conn.execute(delete(signing_keys).where(signing_keys.c.retired < moment))
     return int(result.rowcount)
+
+
+# -- listing and revoking (the admin commands) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompanyRow:
+    """A stored company."""
+
+    company_id: str
+    name: str
+    is_default: bool
+    created: datetime
+
+
+@dataclass(frozen=True)
+class StaticTokenRow:
+    """A stored static token, without its digest (``scopes`` None = every scope)."""
+
+    company_id: str
+    name: str | None
+    scopes: tuple[str, ...] | None
+    created: datetime
+    expires: datetime | None
+    revoked: datetime | None
+
+
+def list_companies(conn: Connection) -> list[CompanyRow]:
+    """Every company, oldest first."""
+    rows = conn.execute(select(companies).order_by(companies.c.created, companies.c.id))
+    return [CompanyRow(r.id, r.name, bool(r.is_default), utc(r.created)) for r in rows]
+
+
+def list_clients(conn: Connection, company_id: str | None) -> list[ClientRow]:
+    """The OAuth clients of ``company_id`` (every company's with None), oldest first."""
+    query = select(oauth_clients.c.client_id).order_by(
+        oauth_clients.c.created, oauth_clients.c.client_id
+    )
+    if company_id is not None:
+        query = query.where(oauth_clients.c.company_id == company_id)
+    ids = [row.client_id for row in conn.execute(query)]
+    return [client for client in (get_client(conn, i) for i in ids) if client is not None]
+
+
+def client_revoked(conn: Connection, client_id: str) -> bool:
+    """Whether ``client_id`` names a revoked or deleted client."""
+    row = conn.execute(
+        select(oauth_clients.c.revoked).where(oauth_clients.c.client_id == client_id)
+    ).first()
+    return row is None or row.revoked is not None
+
+
+def revoke_client(conn: Connection, client_id: str, now: datetime) -> bool:
+    """Mark an unrevoked client revoked; False when there is no such unrevoked client."""
+    result = conn.execute(
+        update(oauth_clients)
+        .where(oauth_clients.c.client_id == client_id, oauth_clients.c.revoked.is_(None))
+        .values(revoked=now)
+    )
+    return bool(result.rowcount == 1)
+
+
+def list_static_tokens(conn: Connection, company_id: str | None) -> list[StaticTokenRow]:
+    """The static tokens of ``company_id`` (every company's with None), oldest first."""
+    query = select(static_tokens).order_by(static_tokens.c.created, static_tokens.c.token_hash)
+    if company_id is not None:
+        query = query.where(static_tokens.c.company_id == company_id)
+    return [
+        StaticTokenRow(
+            company_id=r.company_id,
+            name=r.name,
+            scopes=_scopes(r.scopes),
+            created=utc(r.created),
+            expires=utc(r.expires) if r.expires else None,
+            revoked=utc(r.revoked) if r.revoked else None,
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def revoke_static_tokens(
+    conn: Connection,
+    *,
+    now: datetime,
+    token_hash: str | None = None,
+    name: str | None = None,
+    company_id: str | None = None,
+) -> int:
+    """Revoke the unrevoked static tokens with this digest or this name (of ``company_id``
+    when given); returns how many were revoked."""
+    query = update(static_tokens).where(static_tokens.c.revoked.is_(None)).values(revoked=now)
+    if token_hash is not None:
+        query = query.where(static_tokens.c.token_hash == token_hash)
+    if name is not None:
+        query = query.where(static_tokens.c.name == name)
+    if company_id is not None:
+        query = query.where(static_tokens.c.company_id == company_id)
+    return int(conn.execute(query).rowcount)

@@ -484,3 +484,26 @@ def purge(conn: Connection, cutoff: datetime) -> int:
     return conn.execute(
         delete(provisions).where(provisions.c.state == COMPLETED, provisions.c.completed < cutoff)
     ).rowcount
+
+
+def list_provisions(
+    conn: Connection, *, company_id: str | None, state: str | None, limit: int
+) -> list[ProvisionRecord]:
+    """The newest ``limit`` requests (of ``company_id``, in ``state`` when given), newest
+    first, with their counters."""
+    query = select(provisions.c.id, provisions.c.company_id).order_by(provisions.c.seq.desc())
+    if company_id is not None:
+        query = query.where(provisions.c.company_id == company_id)
+    if state is not None:
+        query = query.where(provisions.c.state == state)
+    rows = conn.execute(query.limit(limit)).all()
+    found = (get_provision(conn, row.company_id, row.id) for row in rows)
+    return [record for record in found if record is not None]
+
+
+def provision_company(conn: Connection, provision_id: str) -> str | None:
+    """The company a request belongs to, or None when no request has this id."""
+    row = conn.execute(
+        select(provisions.c.company_id).where(provisions.c.id == provision_id)
+    ).first()
+    return None if row is None else str(row.company_id)

@@ -1,8 +1,10 @@
-"""The request log: the last N write requests of each company, for later inspection.
+"""The request log: the last N journaled requests of each company, for later inspection.
 
 Rows are written by the audit middleware (``api/audit.py``), one small transaction per
-write request after its response has gone out; the caller owns that transaction. Pruning is
-by the ``(company_id, seq)`` index: everything older than the company's Nth newest row goes.
+write request (and per failed or faulted read) after its response has gone out; the caller
+owns that transaction. Pruning is by the ``(company_id, seq)`` index: everything older than
+the company's Nth newest row goes. :func:`journal_page` reads them for ``GET /_admin/journal``
+(docs/security.md "What is logged").
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, and_, delete, func, select
 
 from concur_scim.store.tables import request_log
 
@@ -33,6 +35,25 @@ class RequestLogEntry:
     resource_id: str | None
     status: int
     detail: dict[str, Any] | None
+    dialect: str | None = None
+    response: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    fault_rule: str | None = None
+
+
+@dataclass(frozen=True)
+class JournalFilter:
+    """What ``GET /_admin/journal`` narrows to; None matches anything. ``status_class`` is
+    the hundreds digit of a ``4xx``-style filter; ``path_prefix`` matches from the start."""
+
+    company_id: str | None = None
+    dialect: str | None = None
+    method: str | None = None
+    status: int | None = None
+    status_class: int | None = None
+    path_prefix: str | None = None
+    correlation_id: str | None = None
+    since: datetime | None = None
 
 
 def _clip(value: str | None, size: int) -> str | None:
@@ -56,6 +77,10 @@ def add_request(conn: Connection, entry: RequestLogEntry, *, keep: int) -> None:
             resource_id=_clip(entry.resource_id, 255),
             status=entry.status,
             detail=entry.detail,
+            dialect=_clip(entry.dialect, 32),
+            response=entry.response,
+            error=entry.error,
+            fault_rule=entry.fault_rule,
         )
     )
     prune_requests(conn, entry.company_id, keep)
@@ -81,3 +106,38 @@ def prune_requests(conn: Connection, company_id: str, keep: int) -> int:
         )
     )
     return int(result.rowcount or 0)
+
+
+def _escaped(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def journal_page(
+    conn: Connection, where: JournalFilter, *, offset: int, limit: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """The number of rows matching ``where`` and one page of them, newest first."""
+    c = request_log.c
+    conditions: list[Any] = []
+    if where.company_id is not None:
+        conditions.append(c.company_id == where.company_id)
+    if where.dialect is not None:
+        conditions.append(c.dialect == where.dialect)
+    if where.method is not None:
+        conditions.append(c.method == where.method)
+    if where.status is not None:
+        conditions.append(c.status == where.status)
+    if where.status_class is not None:
+        low = where.status_class * 100
+        conditions.append(and_(c.status >= low, c.status < low + 100))
+    if where.path_prefix is not None:
+        conditions.append(c.path.like(_escaped(where.path_prefix), escape="\\"))
+    if where.correlation_id is not None:
+        conditions.append(c.correlation_id == where.correlation_id)
+    if where.since is not None:
+        conditions.append(c.at >= where.since)
+    condition = and_(True, *conditions)
+    total = conn.execute(select(func.count()).select_from(request_log).where(condition)).scalar()
+    rows = conn.execute(
+        select(request_log).where(condition).order_by(c.seq.desc()).offset(offset).limit(limit)
+    ).mappings()
+    return int(total or 0), [dict(row) for row in rows]

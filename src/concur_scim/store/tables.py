@@ -21,6 +21,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -311,5 +312,41 @@ request_log = Table(
     Column("resource_id", String(255)),
     Column("status", Integer, nullable=False),
     Column("detail", JSON),
+    # The request journal (migration 0007, README "Admin API"): the dialect that served the
+    # path, the redacted response body, the SCIM error of an error answer, and the fault rule
+    # that made or delayed the answer (None: a genuine answer).
+    Column("dialect", String(32)),
+    Column("response", JSON),
+    Column("error", JSON),
+    Column("fault_rule", String(36)),
     Index(None, "company_id", "seq"),
+)
+
+# Fault rules of the admin API (services/faults.py): read by every API process (cached a
+# moment) and by every provisioning worker, so a rule added anywhere applies everywhere.
+# NULL company, dialect, method or path matches any; ``remaining`` counts down the answers a
+# ``count`` rule still makes (0: spent); ``action`` is the rule's one action as JSON.
+fault_rules = Table(
+    "fault_rules",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("company_id", String(36), ForeignKey("companies.id")),
+    Column("dialect", String(32)),
+    Column("method", String(8)),
+    Column("path", String(512)),
+    Column("remaining", Integer),
+    Column("probability", Float),
+    Column("seed", Integer),
+    Column("action", JSON, nullable=False),
+    Column("created", Timestamp, nullable=False),
+)
+
+# Switches the admin API sets for every process (``worker_paused``); one row per name.
+admin_flags = Table(
+    "admin_flags",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated", Timestamp, nullable=False),
 )
