@@ -27,6 +27,8 @@ from concur_scim.store.tables import (
 )
 
 TOKEN = "test-token"
+# A separate pytest project, run in a subprocess by tests/conformance/test_pytest_plugin.py.
+collect_ignore = ["plugin_project"]
 BACKENDS = ["sqlite", "postgresql"]
 
 

@@ -45,7 +45,15 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from uvicorn.supervisors import Multiprocess
 
-from concur_scim import cli_admin_commands, cli_bulk, cli_faults, cli_provisions
+from concur_scim import (
+    cli_admin_commands,
+    cli_bulk,
+    cli_directory,
+    cli_faults,
+    cli_journal,
+    cli_provisions,
+    cli_webhooks,
+)
 from concur_scim.app import create_app
 from concur_scim.cli_help import database_url_help, option_help, setting_help
 from concur_scim.config import ConfigError, Settings, load_settings
@@ -86,7 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     _credential_parsers(sub)
     cli_bulk.add_parser(sub)
     cli_provisions.add_parser(sub)
+    cli_directory.add_parsers(sub)
     cli_faults.add_parser(sub)
+    cli_journal.add_parser(sub)
+    cli_webhooks.add_parser(sub)
     return parser
 
 
@@ -162,8 +173,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_bulk.run(settings, args)
     if args.command == "provisions":
         return cli_provisions.run(settings, args)
+    if args.command in ("seed", "reset"):
+        return cli_directory.run(settings, args)
     if args.command == cli_faults.COMMAND:
         return cli_faults.run(settings, args)
+    if args.command == cli_journal.COMMAND:
+        return cli_journal.run(settings, args)
+    if args.command == cli_webhooks.COMMAND:
+        return cli_webhooks.run(settings, args)
     if cli_admin_commands.handles(args):
         return cli_admin_commands.run(settings, args)
     if args.command == "worker":

@@ -89,6 +89,20 @@ class Settings(BaseSettings):
         default=7.0, gt=0, description="Completed statuses are purged after this (Concur: 7)."
     )
     housekeeping_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    # provisionCompleted webhooks (README "Webhooks"): attempt n waits
+    # webhook_backoff_seconds * 2**(n-1), capped at webhook_backoff_max_seconds.
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts per webhook delivery before it fails."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=1.0, gt=0, le=3600, description="Delay before a webhook's first retry; doubles."
+    )
+    webhook_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, le=86_400, description="Longest delay between webhook attempts."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Timeout of one webhook POST."
+    )
     # User v1.0 (PingFederate's Concur connector): docs/concur-compatibility.md "User v1.0".
     user_v1_key_mode: Literal["legacy", "strict"] = Field(
         default="legacy",

@@ -13,6 +13,11 @@ Housekeeping (timeouts, status retention, reference/concur-v4.md §3.2) runs in 
 on a timer; it is idempotent, so several workers doing it is harmless. While the admin API's
 ``worker_paused`` flag is set (a row, so every process sees it) workers claim nothing; a
 request in hand is finished.
+
+Every worker also runs a :class:`~concur_scim.services.webhooks.WebhookDeliverer` thread
+while :meth:`Worker.run` runs, so provisionCompleted webhooks are delivered wherever
+provisioning is (the embedded worker and ``concur-scim worker`` processes alike); its POSTs
+never hold up provisioning.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from concur_scim.config import Settings
 from concur_scim.services import faults, provisioning
 from concur_scim.services.common import Clock, system_clock
 from concur_scim.services.provisioning import Lease, LeaseLost
+from concur_scim.services.webhooks import WebhookDeliverer
 from concur_scim.store import provisions as store
 from concur_scim.store.db import unit_of_work
 
@@ -51,6 +57,7 @@ class Worker:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_housekeeping = 0.0
+        self.deliverer = WebhookDeliverer(engine, settings, self.owner, clock=clock)
 
     @property
     def lease_duration(self) -> timedelta:
@@ -85,6 +92,7 @@ class Worker:
         try:
             if provisioning.process(self.engine, lease, self.clock, stop=self._stop.is_set):
                 log.info("worker %s completed provision %s", self.owner, provision_id)
+                self.deliverer.wake()  # its webhook delivery, if any, was just queued
         except LeaseLost:
             log.warning("provision %s was taken over; leaving it", provision_id)
         return True
@@ -100,7 +108,16 @@ class Worker:
 
     def run(self) -> None:
         """Work until :meth:`stop`: claim while there is work, else wait for a wake-up or
-        the poll interval. Database errors are logged and retried after the interval."""
+        the poll interval. Database errors are logged and retried after the interval.
+        The webhook deliverer runs beside it until then."""
+        self.deliverer.start()
+        try:
+            self._run()
+        finally:
+            self.deliverer.stop()
+            self.deliverer.join(self.settings.webhook_timeout_seconds + 1)
+
+    def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 if time.monotonic() >= self._next_housekeeping:

@@ -585,8 +585,8 @@ def _other_routes(table: dict[tuple[str, str], Probe]) -> None:
 def admin_only(ctx: Ctx, method: str, path: str) -> None:
     """The admin API is not company-scoped by a company token: it answers only the admin
     token, so A's token is refused (401) before anything of anyone's is read or changed."""
-    url = path.replace("{rule_id}", str(uuid.uuid4()))
-    body: dict[str, Any] | None = {} if method == "POST" else None
+    url = path.replace("{rule_id}", str(uuid.uuid4())).replace("{company_id}", ctx.world.company_b)
+    body: dict[str, Any] | None = {} if method in ("POST", "PUT") else None
     answer = ctx.call(method, url, body=body, expect={401})
     assert "admin token" in answer.text, answer.text
 
@@ -603,6 +603,9 @@ def _admin_routes(table: dict[tuple[str, str], Probe]) -> None:
         ("DELETE", "/_admin/faults/{rule_id}"),
         ("POST", "/_admin/worker/pause"),
         ("POST", "/_admin/worker/resume"),
+        ("PUT", "/_admin/webhooks/{company_id}"),
+        ("GET", "/_admin/webhooks/{company_id}"),
+        ("DELETE", "/_admin/webhooks/{company_id}"),
     ):
         table[method, path] = admin_only
 

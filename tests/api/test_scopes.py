@@ -81,6 +81,9 @@ ADMIN_ROUTES = (
     ("DELETE", "/_admin/faults/{rule_id}"),
     ("POST", "/_admin/worker/pause"),
     ("POST", "/_admin/worker/resume"),
+    ("PUT", "/_admin/webhooks/{company_id}"),
+    ("GET", "/_admin/webhooks/{company_id}"),
+    ("DELETE", "/_admin/webhooks/{company_id}"),
 )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
+from concur_scim.services.webhooks import THREAD_NAME as DELIVERY_THREAD
 from concur_scim.store.tables import (
     group_members,
     groups,
@@ -47,15 +48,15 @@ def recorded_sql(client: TestClient) -> Iterator[list[str]]:
     """Every statement the application's engine runs for requests inside the block.
 
     Left out: what runs beside the requests on its own schedule, namely the embedded
-    provisioning worker's polling (its thread), the audit trail's ``request_log`` row,
-    written after each response, and the fault rule cache's refresh (``fault_rules``, at
-    most once a second per process, services/faults.py).
+    provisioning worker's and webhook deliverer's polling (their threads), the audit
+    trail's ``request_log`` row, written after each response, and the fault rule cache's
+    refresh (``fault_rules``, at most once a second per process, services/faults.py).
     """
     engine: Engine = client.app.state.services.engine  # type: ignore[attr-defined]
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if threading.current_thread().name == WORKER_THREAD or any(
+        if threading.current_thread().name in (WORKER_THREAD, DELIVERY_THREAD) or any(
             table in statement for table in ("request_log", "fault_rules")
         ):
             return

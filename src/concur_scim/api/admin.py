@@ -3,7 +3,8 @@
 Mounted only when ``Settings.admin_enabled`` (so when it is off, every ``/_admin`` path is an
 ordinary 404). Every route needs ``Authorization: Bearer <admin token>``, compared in
 constant time; company tokens are not admin tokens (401). Routes are thin: they parse, call
-one use-case of ``services/admin.py`` or ``services/faults.py``, and answer JSON.
+one use-case of ``services/admin.py``, ``services/faults.py`` or ``services/webhooks.py``,
+and answer JSON.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from concur_scim.api.deps import BodyDep, ReadConn, ServicesDep, WriteConn
 from concur_scim.scim.errors import InvalidValue, PayloadTooLarge, Unauthorized
-from concur_scim.services import admin, faults
+from concur_scim.services import admin, faults, webhooks
 from concur_scim.services.faults import FaultBook
 
 PREFIX = "/_admin"
@@ -121,5 +122,18 @@ def admin_router() -> APIRouter:
         faults.set_worker_paused(conn, False, svc.clock())
         # Woken once the response (and so the commit) is out, not before it.
         return JSONResponse({"paused": False}, background=BackgroundTask(svc.wake_worker))
+
+    @router.put("/webhooks/{company_id}")
+    def put_webhook(company_id: str, body: BodyDep, conn: WriteConn, svc: ServicesDep) -> Response:
+        return JSONResponse(webhooks.configure(conn, company_id, body, svc.clock()))
+
+    @router.get("/webhooks/{company_id}")
+    def get_webhook(company_id: str, conn: ReadConn) -> Response:
+        return JSONResponse(webhooks.show(conn, company_id))
+
+    @router.delete("/webhooks/{company_id}")
+    def delete_webhook(company_id: str, conn: WriteConn) -> Response:
+        webhooks.remove(conn, company_id)
+        return Response(status_code=204)
 
     return router

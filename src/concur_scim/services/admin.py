@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from concur_scim.scim.datetimes import parse_datetime
 from concur_scim.scim.errors import InvalidSyntax, InvalidValue, NotFound, ScimError
 from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER
+from concur_scim.services import webhooks
 from concur_scim.services.common import Clock
 from concur_scim.services.faults import DIALECTS
 from concur_scim.services.users import create_user
@@ -31,6 +32,9 @@ from concur_scim.store.request_log import JournalFilter, journal_page
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
 STATES = ("pending", "completed")
+# The journal also holds webhook delivery attempts (services/webhooks.py), status 0 when
+# the receiver could not be reached.
+JOURNAL_DIALECTS = DIALECTS | {webhooks.DIALECT}
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,8 @@ def parse_journal_filter(params: Mapping[str, str]) -> JournalFilter:
         else:
             status = _integer(params, "status", 0, 100, 599)
     dialect = params.get("dialect")
-    if dialect is not None and dialect not in DIALECTS:
-        raise InvalidValue(f"'dialect' must be one of {sorted(DIALECTS)}")
+    if dialect is not None and dialect not in JOURNAL_DIALECTS:
+        raise InvalidValue(f"'dialect' must be one of {sorted(JOURNAL_DIALECTS)}")
     since = None
     if params.get("since") is not None:
         since = parse_datetime(params["since"])

@@ -38,7 +38,7 @@ from concur_scim.scim.registry import (
     user_schema,
 )
 from concur_scim.scim.unknown import skip_unknown_sub_attributes, unknown_attributes
-from concur_scim.services import bulk, extensions
+from concur_scim.services import bulk, extensions, webhooks
 from concur_scim.services import users as user_service
 from concur_scim.services.common import Clock
 from concur_scim.services.faults import NO_EXTENSION_FAULTS, ExtensionFaults, extension_faults
@@ -53,6 +53,7 @@ from concur_scim.services.provision_handlers import (
 )
 from concur_scim.store import extensions as extension_store
 from concur_scim.store import provisions as store
+from concur_scim.store import webhooks as webhook_store
 from concur_scim.store.db import unit_of_work
 from concur_scim.store.provisions import NewOperation, OperationRecord, ResultRecord
 from concur_scim.store.records import ResourceRecord
@@ -342,8 +343,15 @@ def provision_user(
     )
     _record_identity(conn, provision_id, 1, outcome, now)
     if not outcome.apply:
-        store.complete(conn, provision_id, now)
+        _complete(conn, provision_id, now)
     return outcome, provision_id
+
+
+def _complete(conn: Connection, provision_id: str, now: datetime) -> None:
+    """Complete a request and, in the same transaction, queue its provisionCompleted
+    webhook delivery if its company has a webhook (services/webhooks.py)."""
+    store.complete(conn, provision_id, now)
+    webhooks.enqueue_completed(conn, provision_id, now)
 
 
 def _record_identity(
@@ -472,7 +480,7 @@ def process(
             request.fail_on_errors,
             forced,
         )
-    _step(engine, lease, clock, lambda conn: store.complete(conn, lease.provision_id, clock()))
+    _step(engine, lease, clock, lambda conn: _complete(conn, lease.provision_id, clock()))
     return True
 
 
@@ -700,12 +708,14 @@ def expire(engine: Engine, clock: Clock, *, timeout: timedelta) -> int:
             for op in store.get_operations(conn, provision_id):
                 if not op.done:
                     _skip(conn, op, reason, TIMEOUT_CODE, now)
-            store.complete(conn, provision_id, now)
+            _complete(conn, provision_id, now)
             closed += 1
     return closed
 
 
 def purge(engine: Engine, clock: Clock, *, retention: timedelta) -> int:
-    """Delete statuses completed more than ``retention`` ago (§3.2: 7 days)."""
+    """Delete statuses completed more than ``retention`` ago (§3.2: 7 days), and the
+    webhook deliveries closed as long ago (they are kept as long as the status they tell of)."""
     with unit_of_work(engine, write=True) as conn:
+        webhook_store.purge_deliveries(conn, clock() - retention)
         return store.purge(conn, clock() - retention)

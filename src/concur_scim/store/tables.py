@@ -350,3 +350,43 @@ admin_flags = Table(
     Column("value", JSON, nullable=False),
     Column("updated", Timestamp, nullable=False),
 )
+
+# provisionCompleted webhooks (services/webhooks.py, README "Webhooks"): one per company. The
+# secret is kept as given, not as a digest: every delivery is signed with it (HMAC-SHA256),
+# so it must be readable (docs/security.md "Webhooks").
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("company_id", String(36), ForeignKey("companies.id"), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(255), nullable=False),
+    Column("created", Timestamp, nullable=False),
+    Column("updated", Timestamp, nullable=False),
+)
+
+# The outbox of webhook deliveries: a row is written in the transaction that completes its
+# provisioning request, and claimed under a lease by a delivery loop (``lease_owner`` /
+# ``lease_expires``, as provisions are). ``state``: pending, delivered or failed;
+# ``next_attempt`` is when a pending delivery is due (the backoff). No foreign key to
+# ``provisions``: a delivery outlives its status's retention.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("company_id", String(36), ForeignKey("companies.id"), nullable=False),
+    Column("provision_id", String(36), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt", Timestamp, nullable=False),
+    Column("lease_owner", String(128)),
+    Column("lease_expires", Timestamp),
+    Column("last_status", Integer),
+    Column("last_error", String(1024)),
+    Column("created", Timestamp, nullable=False),
+    Column("completed", Timestamp),
+    Index(None, "state", "next_attempt"),
+    Index(None, "company_id", "seq"),
+)
