@@ -1,6 +1,6 @@
 # Developer entry points. Works from a fresh clone with only python3 >= 3.11 installed;
-# `make test` also needs PostgreSQL server binaries (installed by scripts/ensure-postgres.sh
-# when running as root).
+# `make test` also needs PostgreSQL server binaries and curl (installed by
+# scripts/ensure-postgres.sh and scripts/ensure-test-tools.sh when running as root).
 
 PYTHON ?= python3
 VENV := .venv
@@ -30,6 +30,7 @@ lint: venv
 
 test: venv
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-test-tools.sh
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 

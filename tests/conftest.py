@@ -9,12 +9,13 @@ are deleted after it, so tests do not see each other's data.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, select
+from support.databases import empty_database, fresh_database
 from support.pgcluster import running_cluster
 from support.sql import DATA_TABLES
 
@@ -38,6 +39,30 @@ def pg_url() -> Iterator[str]:
     with running_cluster() as url:
         upgrade(url)
         yield url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def process_backend(request: pytest.FixtureRequest) -> str:
+    """The backend of the databases a module gives to its own server and CLI processes: each
+    such module runs once on SQLite and once on PostgreSQL."""
+    backend: str = request.param
+    return backend
+
+
+@pytest.fixture(scope="module")
+def new_database(
+    process_backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., str]:
+    """``new_database(migrated=True)``: the URL of a new database on the module's backend,
+    which no other process uses (tests/support/databases.py)."""
+    pg = request.getfixturevalue("pg_url") if process_backend == "postgresql" else None
+    directory = tmp_path_factory.mktemp("databases")
+
+    def make(migrated: bool = True) -> str:
+        create = fresh_database if migrated else empty_database
+        return create(process_backend, directory, pg)
+
+    return make
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -1,7 +1,7 @@
-"""The admin commands as real processes on a SQLite file, beside a real `concur-scim serve`
-on the same file: provisions list/show, company list, token and client list/revoke (revoked
-credentials then get 401 from the API), --version, migrate's message, and the help of every
-option."""
+"""The admin commands as real processes on a new database (SQLite, then PostgreSQL), beside a
+real `concur-scim serve` on the same database: provisions list/show, company list, token and
+client list/revoke (revoked credentials then get 401 from the API), --version, migrate's
+message, and the help of every option."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -50,10 +51,10 @@ def fields(stdout: str) -> dict[str, str]:
 
 
 @pytest.mark.server
-def test_provisions_list_and_show(tmp_path: Path) -> None:
+def test_provisions_list_and_show(tmp_path: Path, new_database: Callable[..., str]) -> None:
     """`provisions list` shows a submitted request with its counts; `show` its operations
     with each extension's result and the failing one's message."""
-    url = f"sqlite:///{tmp_path / 'provisions.db'}"
+    url = new_database(migrated=False)
     good = {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
         "userName": "prov-cli@example.com",
@@ -112,9 +113,9 @@ def test_provisions_list_and_show(tmp_path: Path) -> None:
     assert missing.stderr.strip() == "concur-scim: no provision 'nope'"
 
 
-def test_company_list_shows_every_company(tmp_path: Path) -> None:
+def test_company_list_shows_every_company(new_database: Callable[..., str]) -> None:
     """`company list` shows an added company and the default one, marked."""
-    url = f"sqlite:///{tmp_path / 'companies.db'}"
+    url = new_database(migrated=False)
     acme = fields(ok(cli("company", "add", "Acme", "--database-url", url)))["company_id"]
     with running_server(url, TOKEN):
         pass  # creates the default company
@@ -126,9 +127,9 @@ def test_company_list_shows_every_company(tmp_path: Path) -> None:
 
 
 @pytest.mark.server
-def test_revoked_static_token_gets_401(tmp_path: Path) -> None:
+def test_revoked_static_token_gets_401(new_database: Callable[..., str]) -> None:
     """`token revoke NAME` and `token revoke TOKEN` stop static tokens at once (401)."""
-    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    url = new_database(migrated=False)
     company = fields(ok(cli("company", "add", "Acme", "--database-url", url)))["company_id"]
 
     def static(name: str) -> str:
@@ -160,9 +161,9 @@ def test_revoked_static_token_gets_401(tmp_path: Path) -> None:
 
 
 @pytest.mark.server
-def test_revoked_client_loses_grants_and_tokens(tmp_path: Path) -> None:
+def test_revoked_client_loses_grants_and_tokens(new_database: Callable[..., str]) -> None:
     """`client revoke` refuses the client's next grant and its outstanding access token."""
-    url = f"sqlite:///{tmp_path / 'clients.db'}"
+    url = new_database(migrated=False)
     company = fields(ok(cli("company", "add", "Acme", "--database-url", url)))["company_id"]
     client = fields(ok(cli("client", "add", "--company", company, "--database-url", url)))
     with running_server(url, TOKEN) as base:
@@ -189,14 +190,14 @@ def test_version_is_the_package_version() -> None:
     assert ok(cli("--version")).strip() == f"concur-scim {version('concur-scim')}"
 
 
-def test_migrate_says_what_it_did(tmp_path: Path) -> None:
+def test_migrate_says_what_it_did(new_database: Callable[..., str]) -> None:
     """`migrate` names the revisions it went from and to, or that there was nothing to do."""
-    url = f"sqlite:///{tmp_path / 'migrate.db'}"
+    url = new_database(migrated=False)
     head = head_revision()
     fresh = ok(cli("migrate", "--database-url", url)).strip()
     assert fresh == f"migrated {url} from an empty database to {head}"
     assert ok(cli("migrate", "--database-url", url)).strip() == f"{url} already at {head}"
-    older = f"sqlite:///{tmp_path / 'older.db'}"
+    older = new_database(migrated=False)
     command.upgrade(alembic_config(older), "0005")
     assert ok(cli("migrate", "--database-url", older)).strip() == (
         f"migrated {older} from 0005 to {head}"

@@ -1,6 +1,6 @@
 """`concur-scim bulk submit` against a real `concur-scim serve` process: JSON, NDJSON and CSV
 files split under the server's Bulk limits, the summary table, exit codes, and the progress
-display on a pseudo-terminal and in plain mode."""
+display on a pseudo-terminal and in plain mode; on SQLite, then on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import sys
 import termios
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +49,10 @@ def user(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    database = tmp_path_factory.mktemp("bulk-cli") / "bulk.db"
+def server(new_database: Callable[..., str]) -> Iterator[str]:
+    """A server on a new database: the module runs on SQLite, then on PostgreSQL."""
     env = {"CONCUR_SCIM_BULK_MAX_OPERATIONS": str(MAX_OPERATIONS)}
-    with running_server(f"sqlite:///{database}", TOKEN, env) as base:
+    with running_server(new_database(), TOKEN, env) as base:
         yield base
 
 

@@ -1,12 +1,13 @@
-"""The credential commands (`company`, `client`, `token`, `keys`) as real processes on a
-SQLite file, and the tokens they hand out working against the API of that file."""
+"""The credential commands (`company`, `client`, `token`, `keys`) as real processes on a new
+database (SQLite, then PostgreSQL), and the tokens they hand out working against the API of
+that database."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,8 +24,9 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'credentials.db'}"
+def database_url(new_database: Callable[..., str]) -> str:
+    """A new, empty database: each test runs on SQLite, then on PostgreSQL."""
+    return new_database(migrated=False)
 
 
 def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -48,7 +50,7 @@ def fields(result: subprocess.CompletedProcess[str]) -> dict[str, str]:
 
 @contextmanager
 def serving(database_url: str) -> Iterator[TestClient]:
-    """The API over the same SQLite file (entered after the CLI has migrated it)."""
+    """The API over the same database (entered after the CLI has migrated it)."""
     settings = Settings(database_url=database_url, bearer_token="unused", embedded_worker=False)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client

@@ -1,7 +1,8 @@
 """Record and replay: the Entra and Okta sample sequences (tests/samples) sent to one real
 `concur-scim serve`, its journal exported with `concur-scim journal export` (JSON and
 pytest), then replayed against fresh servers with `journal replay` and by running the
-generated pytest file; a scenario whose recorded status was changed fails naming the step.
+generated pytest file, on SQLite and on PostgreSQL; a scenario whose recorded status was
+changed fails naming the step.
 The id mapping and the skip reasons are unit-tested on synthetic journal rows."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +113,13 @@ def _default_company(database_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The recording's exports: ``json`` (scenario) and ``pytest`` (generated test file)."""
+def exported(
+    tmp_path_factory: pytest.TempPathFactory, new_database: Callable[..., str]
+) -> dict[str, Path]:
+    """The recording's exports: ``json`` (scenario) and ``pytest`` (generated test file),
+    recorded on a new database of the module's backend (SQLite, then PostgreSQL)."""
     workdir = tmp_path_factory.mktemp("journal")
-    url = f"sqlite:///{workdir / 'recording.db'}"
+    url = new_database()
     with running_server(url, TOKEN) as base:
         headers = {"Authorization": f"Bearer {TOKEN}"}
         with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
@@ -165,9 +170,11 @@ def test_export_maps_ids_and_marks_unreplayable_steps(exported: dict[str, Path])
 
 
 @pytest.mark.server
-def test_journal_replay_passes_on_a_fresh_server(exported: dict[str, Path], tmp_path: Path) -> None:
+def test_journal_replay_passes_on_a_fresh_server(
+    exported: dict[str, Path], new_database: Callable[..., str]
+) -> None:
     """`journal replay` of the scenario against a fresh server: every step ok, exit 0."""
-    with running_server(f"sqlite:///{tmp_path / 'fresh.db'}", "other-token") as base:
+    with running_server(new_database(), "other-token") as base:
         result = cli(
             "journal", "replay", str(exported["json"]), "--url", base, "--token", "other-token"
         )
@@ -179,10 +186,10 @@ def test_journal_replay_passes_on_a_fresh_server(exported: dict[str, Path], tmp_
 
 @pytest.mark.server
 def test_generated_pytest_file_passes_on_a_fresh_server(
-    exported: dict[str, Path], tmp_path: Path
+    exported: dict[str, Path], tmp_path: Path, new_database: Callable[..., str]
 ) -> None:
     """The generated pytest file, run in a subprocess with CONCUR_SCIM_URL/TOKEN, passes."""
-    with running_server(f"sqlite:///{tmp_path / 'fresh.db'}", "pytest-token") as base:
+    with running_server(new_database(), "pytest-token") as base:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONCUR_SCIM_")}
         env |= {"CONCUR_SCIM_URL": base, "CONCUR_SCIM_TOKEN": "pytest-token"}
         result = subprocess.run(
@@ -208,14 +215,16 @@ def test_generated_pytest_file_passes_on_a_fresh_server(
 
 
 @pytest.mark.server
-def test_replay_names_the_step_that_differs(exported: dict[str, Path], tmp_path: Path) -> None:
+def test_replay_names_the_step_that_differs(
+    exported: dict[str, Path], tmp_path: Path, new_database: Callable[..., str]
+) -> None:
     """A scenario whose PATCH disable step expects 422 instead of 200 exits 1 naming it."""
     scenario = json.loads(exported["json"].read_text())
     changed = copy.deepcopy(scenario)
     changed["steps"][3]["expect"]["status"] = 422
     path = tmp_path / "changed.json"
     path.write_text(json.dumps(changed))
-    with running_server(f"sqlite:///{tmp_path / 'fresh.db'}", "neg-token") as base:
+    with running_server(new_database(), "neg-token") as base:
         result = cli("journal", "replay", str(path), "--url", base, "--token", "neg-token")
     assert result.returncode == 1, result.stdout + result.stderr
     assert (

@@ -3,77 +3,20 @@ settings refused before anything starts."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from support.banner import serve_env, serving
 
 from concur_scim.cli import DIALECT_BASES
 from concur_scim.services.credentials import digest
 
 pytestmark = pytest.mark.server
-
-
-@dataclass
-class Banner:
-    """What one `serve` printed before serving."""
-
-    lines: list[str]
-
-    def value(self, prefix: str) -> str:
-        found = [line for line in self.lines if line.startswith(prefix)]
-        assert len(found) == 1, (prefix, self.lines)
-        return found[0].removeprefix(prefix).strip()
-
-    @property
-    def token(self) -> str:
-        return self.value("bearer token:")
-
-    @property
-    def base(self) -> str:
-        return self.value("concur-scim serving SCIM 2.0 at").removesuffix("/scim/v2")
-
-
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCUR_SCIM_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra or {})
-    return env
-
-
-@contextmanager
-def serving(database: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Banner]:
-    """`serve --port 0` on ``database``; yields the banner as soon as it is printed."""
-    command = [sys.executable, "-m", "concur_scim.cli", "serve", "--port", "0"]
-    command += ["--database-url", f"sqlite:///{database}", *args]
-    with subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=_env(env),
-        cwd=database.parent,
-        text=True,
-    ) as process:
-        try:
-            assert process.stdout is not None
-            lines: list[str] = []
-            while not lines or not lines[-1].startswith("OpenAPI:"):  # the banner's last line
-                line = process.stdout.readline()
-                assert line, f"serve stopped before its banner ended: {lines}"
-                lines.append(line.rstrip("\n"))
-            yield Banner(lines)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=20) in (0, -signal.SIGTERM)
 
 
 def _users(base: str, token: str) -> int:
@@ -185,7 +128,7 @@ def test_bad_setting_is_one_line_and_status_2(
             "--database-url",
             f"sqlite:///{database}",
         ],
-        env=_env(env),
+        env=serve_env(env),
         capture_output=True,
         text=True,
         timeout=60,

@@ -19,15 +19,20 @@ from sqlalchemy.engine import make_url
 from concur_scim.store.migrate import upgrade
 
 
-def fresh_database(backend: str, tmp_path: Path, pg_url: str | None) -> str:
-    """The URL of a new, migrated database on ``backend`` (``sqlite`` or ``postgresql``)."""
+def empty_database(backend: str, tmp_path: Path, pg_url: str | None) -> str:
+    """The URL of a new database on ``backend`` (``sqlite``: a file in ``tmp_path`` not yet
+    created; ``postgresql``: a new database on ``pg_url``'s server), with no tables."""
     name = f"isolated_{uuid.uuid4().hex[:12]}"
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / f'{name}.db'}"
-    else:
-        assert pg_url is not None
-        _admin(pg_url, f'CREATE DATABASE "{name}"')
-        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+        return f"sqlite:///{tmp_path / f'{name}.db'}"
+    assert pg_url is not None
+    _admin(pg_url, f'CREATE DATABASE "{name}"')
+    return make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+
+
+def fresh_database(backend: str, tmp_path: Path, pg_url: str | None) -> str:
+    """The URL of a new, migrated database on ``backend`` (``sqlite`` or ``postgresql``)."""
+    url = empty_database(backend, tmp_path, pg_url)
     upgrade(url)
     return url
 
