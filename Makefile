@@ -40,6 +40,11 @@ bench: venv
 bench-ups: venv
 	$(BIN)/python bench/ups.py $(ARGS)
 
+.PHONY: bench-compare
+bench-compare: venv
+	$(BIN)/python -c 'import scim2_server' 2>/dev/null || $(BIN)/pip install -q -e ".[dev,bench]"
+	$(BIN)/python bench/compare.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

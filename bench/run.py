@@ -53,7 +53,6 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import math
 import os
 import platform
 import random
@@ -61,8 +60,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -78,6 +75,19 @@ from types import FrameType
 from typing import Any, TextIO
 
 import httpx
+from _common import (
+    CORE_USER,  # noqa: F401 (imported from here by ups.py)
+    ENTERPRISE_USER,  # noqa: F401 (imported from here by ups.py)
+    PATCH_OP,
+    backend_of,
+    cpu_model,
+    free_port,
+    percentile,
+    proc_cpu,
+    process_tree,
+    ratio,
+    user_doc,
+)
 
 from concur_scim.config import load_settings
 from concur_scim.services import groups as group_service
@@ -87,10 +97,7 @@ from concur_scim.store.companies import ensure_default_company
 from concur_scim.store.db import create_db_engine, unit_of_work
 from concur_scim.store.migrate import upgrade
 
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 API = "/scim/v2"
 PAGE = 100
 MEMBER_CHUNK = 1000  # the server caps a multi-valued attribute at 1000 values per request
@@ -189,22 +196,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --------------------------------------------------------------------------- machine
 
 
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (or the platform's guess)."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def backend_of(url: str) -> str:
-    """A one-line description of the database backend."""
-    if url.startswith("sqlite"):
-        return f"SQLite {sqlite3.sqlite_version} (WAL, file in a temp dir)"
-    return "PostgreSQL (" + url.rsplit("@", maxsplit=1)[-1] + ")"  # never print credentials
-
-
 def print_header(args: argparse.Namespace, url: str) -> None:
     """Machine, software and the exact command, before anything runs."""
     cmd = shlex.join([sys.executable, *sys.argv])
@@ -228,28 +219,6 @@ def print_header(args: argparse.Namespace, url: str) -> None:
 
 
 # --------------------------------------------------------------------------- data
-
-
-def user_doc(prefix: str, i: int) -> dict[str, Any]:
-    """A realistic user: core attributes plus the enterprise extension."""
-    given = f"Given{i}"
-    family = f"Family{i % 977}"
-    return {
-        "schemas": [CORE_USER, ENTERPRISE_USER],
-        "userName": f"{prefix}-{i}@example.com",
-        "externalId": f"{prefix}-ext-{i}",
-        "name": {"givenName": given, "familyName": family, "formatted": f"{given} {family}"},
-        "displayName": f"{given} {family}",
-        "title": "Engineer",
-        "active": True,
-        "emails": [{"value": f"{prefix}-{i}@example.com", "type": "work", "primary": True}],
-        "phoneNumbers": [{"value": f"+1 555 {i:07d}", "type": "work"}],
-        ENTERPRISE_USER: {
-            "employeeNumber": f"{prefix}-E{i}",
-            "department": f"Dept {i % 37}",
-            "costCenter": f"CC{i % 101}",
-        },
-    }
 
 
 def member_patch(op: str, user_id: str) -> dict[str, Any]:
@@ -363,14 +332,6 @@ async def load_api(client: httpx.AsyncClient, args: argparse.Namespace, data: Da
 # --------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
-    """A currently free TCP port on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     """The server subprocess and where it logs."""
@@ -389,29 +350,6 @@ class Server:
         self.log_file.flush()
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and its descendants (from /proc; just ``root`` elsewhere)."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = entry.read_text().rsplit(")", 1)[1].split()
-            parents.setdefault(int(fields[1]), []).append(int(entry.parent.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(parents.get(pid, []))
-    return found
-
-
-def proc_cpu(pid: int) -> float:
-    """CPU seconds (utime + stime) of one live process; 0 when unknown."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return 0.0
 
 
 def start_server(
@@ -647,15 +585,6 @@ class RunResult:
         return percentile(self.latencies_ms, 99)
 
 
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (NaN for no values)."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 async def drive(
     client: BenchClient,
     scenario: Scenario,
@@ -812,13 +741,6 @@ def print_summary(summaries: list[Summary], repeat: int) -> None:
         print("\n| ratio (same run) | p50 | p99 | req/s | server CPU/req |")
         print("|---|---:|---:|---:|---:|")
         print("\n".join(lines))
-
-
-def ratio(a: float, b: float) -> str:
-    """``a / b`` as ``1.23x`` (``n/a`` when undefined)."""
-    if not b or math.isnan(a) or math.isnan(b):
-        return "n/a"
-    return f"{a / b:.2f}x"
 
 
 # --------------------------------------------------------------------------- main

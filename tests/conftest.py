@@ -19,6 +19,7 @@ from support.databases import empty_database, fresh_database
 from support.pgcluster import running_cluster
 from support.sql import DATA_TABLES
 
+from concur_scim.api.journal_writer import flush_all
 from concur_scim.app import create_app
 from concur_scim.config import Settings
 from concur_scim.store.db import create_db_engine
@@ -105,6 +106,7 @@ def client(session_client: TestClient, engine: Engine) -> Iterator[TestClient]:
     """The backend's client; the rows this test wrote are deleted afterwards."""
     yield session_client
     _wait_for_provisioning(engine)
+    flush_all()  # the journal's rows of this test, written by its own thread, go too
     with engine.begin() as conn:
         for table in DATA_TABLES:
             conn.execute(delete(table))

@@ -23,6 +23,7 @@ from concur_scim.api.deps import Services
 from concur_scim.api.dialects import DIALECTS
 from concur_scim.api.discovery import discovery_router
 from concur_scim.api.faults import FaultMiddleware
+from concur_scim.api.journal_writer import JournalWriter
 from concur_scim.api.middleware import CorrelationMiddleware, ErrorBoundary, PathNormalizer
 from concur_scim.api.oauth import install_oauth
 from concur_scim.api.openapi import install_openapi
@@ -62,6 +63,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
         with unit_of_work(engine, write=True) as conn:
             company = ensure_default_company(conn, settings.company_id, clock())
         worker = Worker(engine, settings, clock=clock) if settings.embedded_worker else None
+        journal = JournalWriter(engine, settings.request_log_keep)
         app.state.services = Services(
             settings=settings,
             engine=engine,
@@ -75,6 +77,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
             clock=clock,
             wake_worker=worker.wake if worker else lambda: None,
             rate_limiter=RateLimiter.from_settings(settings, clock),
+            journal=journal,
         )
         app.state.default_company_id = company
         app.state.fault_book = FaultBook(engine)
@@ -86,6 +89,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
             if worker is not None:
                 worker.stop()
                 worker.join(timeout=settings.worker_lease_seconds)
+            journal.close()
             engine.dispose()
 
     app = FastAPI(

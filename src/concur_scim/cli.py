@@ -37,13 +37,11 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib.metadata import version
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
-from uvicorn.supervisors import Multiprocess
 
 from concur_scim import (
     cli_admin_commands,
@@ -54,7 +52,6 @@ from concur_scim import (
     cli_provisions,
     cli_webhooks,
 )
-from concur_scim.app import create_app
 from concur_scim.cli_help import database_url_help, option_help, setting_help
 from concur_scim.config import ConfigError, Settings, load_settings
 from concur_scim.services import credentials
@@ -64,8 +61,10 @@ from concur_scim.services.first_run import first_run_token
 from concur_scim.services.signing_keys import ACCESS_TOKEN_LIFETIME, mint_access_token, rotate_keys
 from concur_scim.store.companies import ensure_default_company
 from concur_scim.store.db import create_db_engine, unit_of_work
-from concur_scim.store.migrate import upgrade
-from concur_scim.worker import Worker
+from concur_scim.store.migrate import upgrade_if_needed
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 class _Parser(argparse.ArgumentParser):
@@ -194,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _migrate(settings: Settings) -> int:
     try:
-        upgrade(settings.database_url)
+        upgrade_if_needed(settings.database_url)
     except (SQLAlchemyError, OSError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"concur-scim: cannot migrate the database: {reason}", file=sys.stderr)
@@ -206,6 +205,8 @@ def _work(settings: Settings) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from concur_scim.worker import Worker  # noqa: PLC0415 (loaded on first use: the CLI imports cheaply)
+
     engine = create_db_engine(settings.database_url)
     worker = Worker(engine, settings)
 
@@ -410,20 +411,23 @@ def _banner(base: str, company_id: str) -> list[str]:
     return lines
 
 
-class _AnnouncingServer(uvicorn.Server):
+def _announcing_server(config: uvicorn.Config, announce: Callable[[int], None]) -> uvicorn.Server:
     """A uvicorn server that calls ``announce(port)`` once the app has started and listens."""
+    import uvicorn  # noqa: PLC0415 (loaded on first use: the CLI imports cheaply)
 
-    def __init__(self, config: uvicorn.Config, announce: Callable[[int], None]) -> None:
-        super().__init__(config)
-        self._announce = announce
+    class _AnnouncingServer(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if not self.should_exit and sockets:
+                announce(sockets[0].getsockname()[1])
 
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        if not self.should_exit and sockets:
-            self._announce(sockets[0].getsockname()[1])
+    return _AnnouncingServer(config)
 
 
 def _run_server(settings: Settings, announce: Callable[[int], None]) -> int:
+    import uvicorn  # noqa: PLC0415 (loaded on first use: the CLI imports cheaply)
+    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415 (loaded on first use: the CLI imports cheaply)
+
     config = uvicorn.Config(
         "concur_scim.app:create_app_from_env",
         factory=True,
@@ -431,6 +435,9 @@ def _run_server(settings: Settings, announce: Callable[[int], None]) -> int:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        # Off by default: formatting and writing a line costs CPU on every request, and
+        # the audit line and the journal already record every write and failure.
+        access_log=settings.access_log,
         proxy_headers=True,
     )
     # One socket bound here, whatever the process count: with port 0 it is the one port
@@ -442,7 +449,7 @@ def _run_server(settings: Settings, announce: Callable[[int], None]) -> int:
             announce(sock.getsockname()[1])
             Multiprocess(config, sockets=[sock]).run()
             return 0
-        server = _AnnouncingServer(config, announce)
+        server = _announcing_server(config, announce)
         server.run(sockets=[sock])
         return 0 if server.started else 1
     except KeyboardInterrupt:
@@ -453,6 +460,8 @@ def _run_server(settings: Settings, announce: Callable[[int], None]) -> int:
 
 def _openapi(settings: Settings) -> int:
     """Print the OpenAPI document of the application (no database is touched)."""
+    from concur_scim.app import create_app  # noqa: PLC0415 (loaded on first use: the CLI imports cheaply)
+
     document = create_app(settings).openapi()
     print(json.dumps(document, indent=2, ensure_ascii=False))
     return 0

@@ -29,16 +29,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import httpx
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING, Any
 
 from concur_scim.cli_bulk_file import FORMATS, BulkFileError, encode, read_bulk_file, split
 from concur_scim.cli_help import option_help, setting_help
 from concur_scim.cli_output import Output
 from concur_scim.config import Settings
 from concur_scim.services.provisioning import EXTENSION_NAMES
+
+if TYPE_CHECKING:
+    import httpx
 
 UPS_ROOT = "/profile/v4"
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -129,6 +129,8 @@ class Provision:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """Carry out ``bulk submit``; returns the exit status (module docstring)."""
+    import httpx  # noqa: PLC0415 (loaded on first use: serve imports cheaply)
+
     out = Output(rich=False) if args.no_progress else Output()
     try:
         return _submit(settings, args, out)
@@ -147,6 +149,8 @@ def _submit(settings: Settings, args: argparse.Namespace, out: Output) -> int:
     )
     if not token:
         raise BulkCommandError("bulk submit needs --token or CONCUR_SCIM_BEARER_TOKEN")
+    import httpx  # noqa: PLC0415 (loaded on first use: serve imports cheaply)
+
     file = read_bulk_file(args.file, args.format)
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/scim+json"}
     with httpx.Client(base_url=args.url.rstrip("/"), headers=headers, timeout=30.0) as client:
@@ -214,6 +218,14 @@ def _progress_bar(out: Output, total: int, shown: bool) -> Iterator[Any]:
     if not shown:
         yield lambda _n: None
         return
+    from rich.progress import (  # noqa: PLC0415 (loaded on first use: serve imports cheaply)
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),

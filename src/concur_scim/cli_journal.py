@@ -28,7 +28,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from concur_scim.cli_help import database_url_help, option_help
 from concur_scim.config import Settings
-from concur_scim.replay import ScenarioError, load_scenario, replay, scenario_from_journal
 from concur_scim.store.db import create_db_engine, unit_of_work
 from concur_scim.store.request_log import JournalFilter, journal_page
 
@@ -84,6 +83,8 @@ def _fail(message: str) -> int:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from concur_scim.replay import scenario_from_journal  # noqa: PLC0415 (loaded on first use: serve imports cheaply)
+
     try:
         company = str(uuid.UUID(args.company))
     except ValueError:
@@ -182,6 +183,8 @@ def test_step(replayer: Replayer, step: dict[str, Any]) -> None:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from concur_scim.replay import ScenarioError, load_scenario, replay  # noqa: PLC0415 (loaded on first use: serve imports cheaply)
+
     if not args.url or not args.token:
         return _fail(f"replay needs --url and --token (or {URL_ENV} and {TOKEN_ENV})")
     try:

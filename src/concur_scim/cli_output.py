@@ -11,9 +11,6 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from rich.console import Console
-from rich.table import Table
-
 
 class Output:
     """One command's output stream: :meth:`line` and :meth:`table`."""
@@ -21,6 +18,8 @@ class Output:
     def __init__(self, stream: TextIO | None = None, *, rich: bool | None = None) -> None:
         self._stream = stream or sys.stdout
         self.rich = self._stream.isatty() if rich is None else rich
+        from rich.console import Console  # noqa: PLC0415 (loaded on first use: serve imports cheaply)
+
         self.console = Console(file=self._stream, highlight=False, soft_wrap=True)
 
     def line(self, text: str = "") -> None:
@@ -33,6 +32,8 @@ class Output:
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], title: str = "") -> None:
         """Print ``rows`` under ``headers`` (a rich table, or aligned plain lines)."""
         if self.rich:
+            from rich.table import Table  # noqa: PLC0415 (loaded on first use: serve imports cheaply)
+
             table = Table(title=title or None)
             for header in headers:
                 table.add_column(header, overflow="fold")

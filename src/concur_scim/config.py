@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(default=20, ge=1, description="Token bucket size.")
     log_level: str = Field(default="info", pattern=r"^(critical|error|warning|info|debug)$")
+    access_log: bool = Field(
+        default=False,
+        description="One log line per request (uvicorn's access log); writes have the audit "
+        "line and every write or failure a journal row either way.",
+    )
     # User Provisioning v4 (reference/concur-v4.md §3.2) and its worker.
     bulk_max_operations: int = Field(
         default=100, ge=1, le=10_000, description="Operations per /Bulk request (Concur: 100)."

@@ -3,12 +3,14 @@
 One :class:`Worker` runs inside every ``concur-scim serve`` process by default (a thread; one
 process and SQLite need nothing else) and as ``concur-scim worker`` processes for scale-out
 (DESIGN "Scaling out"). Workers coordinate only through the database: a request is claimed
-under a lease that every step renews (``services/provisioning.py``); a worker that dies
-leaves a lease that expires, and the next worker to claim the request resumes it where the
-results on record say it stopped.
+under a lease that every chunk of operations renews (``services/provisioning.py``); a
+worker that dies leaves a lease that expires, and the next worker to claim the request
+resumes it where the results on record say it stopped (a chunk is atomic: the one in hand
+when it died left nothing).
 
 :meth:`Worker.stop` (SIGTERM in ``concur-scim worker``) stops claiming; the operation in
-hand is finished, then the lease is given back so another worker can go on at once.
+hand is finished and committed with what its chunk had done, and the lease is given back
+in the same transaction so another worker can go on at once.
 Housekeeping (timeouts, status retention, reference/concur-v4.md §3.2) runs in every worker
 on a timer; it is idempotent, so several workers doing it is harmless. While the admin API's
 ``worker_paused`` flag is set (a row, so every process sees it) workers claim nothing; a
@@ -69,7 +71,7 @@ class Worker:
         self._wake.set()
 
     def stop(self) -> None:
-        """Stop claiming; the operation in hand is finished first."""
+        """Stop claiming; the operation in hand is finished (and committed) first."""
         self._stop.set()
         self._wake.set()
 

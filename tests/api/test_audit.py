@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from support.factories import patch, user_body
 from support.ups import UPS, bulk_body, identity, operation
 
+from concur_scim.api.journal_writer import flush_all
 from concur_scim.app import create_app
 from concur_scim.config import Settings
 from concur_scim.store.tables import request_log
@@ -25,6 +26,7 @@ SECRET = "Sup3r-Secret-Value"
 
 def rows(engine: Engine) -> list[dict[str, Any]]:
     """Every request_log row, oldest first."""
+    flush_all()  # the journal's rows are written by its own thread
     with engine.connect() as conn:
         found = conn.execute(select(request_log).order_by(request_log.c.seq)).mappings()
         return [dict(row) for row in found]

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 from support.factories import CORE_USER, ENTERPRISE, PATCH_OP, user_body
 from support.ups import BULK_REQUEST, LEGACY_UPS, UPS
 
+from concur_scim.api.journal_writer import flush_all
 from concur_scim.api.redaction import REDACTED, SECRET_KEYS, body_summary, names_secret, redact_json
 from concur_scim.store.tables import request_log
 
@@ -56,6 +57,7 @@ def user_id(client: TestClient) -> str:
 
 def stored_row(engine: Engine, method: str, path: str) -> dict[str, Any]:
     """The one ``request_log`` row of ``method`` on ``path``, as stored."""
+    flush_all()  # the journal's rows are written by its own thread
     with engine.connect() as conn:
         query = select(request_log).where(
             request_log.c.method == method, request_log.c.path == path

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, select
 from starlette.types import Message
 from support.server import running_server
 
+from concur_scim.api.journal_writer import flush_all
 from concur_scim.store.db import create_db_engine
 from concur_scim.store.migrate import upgrade
 from concur_scim.store.tables import request_log
@@ -37,6 +38,7 @@ LOG_WAIT_SECONDS = 15.0
 
 def request_rows(engine: Engine) -> list[dict[str, Any]]:
     """Every request_log row, oldest first."""
+    flush_all()  # the journal's rows are written by its own thread
     with engine.connect() as conn:
         found = conn.execute(select(request_log).order_by(request_log.c.seq)).mappings()
         return [dict(row) for row in found]

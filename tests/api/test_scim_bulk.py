@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from support.factories import CORE_GROUP, ENTERPRISE, group_body, patch, user_body
 from support.tokens import Tokens
 
+from concur_scim.api.journal_writer import flush_all
 from concur_scim.app import create_app
 from concur_scim.config import Settings
 from concur_scim.store.tables import request_log
@@ -631,6 +632,7 @@ def test_the_audit_trail_records_the_bulk_request_redacted(
             op("PATCH", f"/Users/{created['id']}", set_password),
         ),
     )
+    flush_all()  # the journal's rows are written by its own thread
     with engine.connect() as conn:
         rows = conn.execute(select(request_log).order_by(request_log.c.seq)).mappings().all()
     [row] = [r for r in rows if r["path"] == BULK]

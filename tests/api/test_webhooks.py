@@ -6,6 +6,7 @@ webhook, and ``concur-scim webhook``."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -106,7 +107,11 @@ def test_completed_bulk_is_posted_signed_to_the_receiver(
     assert facts["provisionId"] == accepted["id"]
     assert facts["provisionStatusHref"] == f"/provisioning/v4/provisions/{accepted['id']}/status"
     assert facts["success"] is done["status"]["success"] is True
-    entries = journal(client, admin, dialect="webhook")["Resources"]
+    # The deliverer journals the attempt once the receiver has answered: a moment later.
+    deadline = time.monotonic() + 30
+    while not (entries := journal(client, admin, dialect="webhook")["Resources"]):
+        assert time.monotonic() < deadline, "the delivery was not journaled"
+        time.sleep(0.05)
     assert [(e["method"], e["path"], e["status"], e["resourceId"]) for e in entries] == [
         ("POST", receiver.url, 200, accepted["id"])
     ]

@@ -55,6 +55,10 @@ class TwoCompanyVerifier:
         """The company principal of ``token``, or None."""
         return self._principals.get(token)
 
+    def known_principal(self, token: str) -> Principal | None:
+        """As :meth:`principal_for` (no I/O)."""
+        return self.principal_for(token)
+
 
 def app_routes(app: FastAPI) -> list[tuple[str, str]]:
     """Every (method, path template) the application serves, from its route table.

@@ -15,9 +15,10 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from concur_scim.api.deps import BodyDep, ReadConn, ServicesDep, WriteConn
+from concur_scim.api.deps import BodyDep, ReadConn, ServicesDep, UnitOfWorkRoute, WriteConn
 from concur_scim.scim.errors import InvalidValue, PayloadTooLarge, Unauthorized
 from concur_scim.services import admin, faults, webhooks
 from concur_scim.services.faults import FaultBook
@@ -54,11 +55,21 @@ async def _raw_body(request: Request, limit: int) -> bytes:
     return bytes(raw)
 
 
+async def flushed_journal(svc: ServicesDep) -> None:
+    """Wait until the journal rows of earlier requests are written (api/journal_writer.py),
+    before the route's own transaction opens: the journal shows every answered request, and
+    a reset leaves none of them behind."""
+    if svc.journal is not None:
+        await run_in_threadpool(svc.journal.flush)
+
+
 def admin_router() -> APIRouter:
     """The ``/_admin`` routes, each behind :func:`require_admin`."""
-    router = APIRouter(prefix=PREFIX, dependencies=[Depends(require_admin)])
+    router = APIRouter(
+        prefix=PREFIX, dependencies=[Depends(require_admin)], route_class=UnitOfWorkRoute
+    )
 
-    @router.get("/journal")
+    @router.get("/journal", dependencies=[Depends(flushed_journal)])
     def journal(request: Request, conn: ReadConn) -> Response:
         return JSONResponse(admin.journal(conn, request.query_params))
 
@@ -66,7 +77,7 @@ def admin_router() -> APIRouter:
     def provisions(request: Request, conn: ReadConn) -> Response:
         return JSONResponse(admin.provisions(conn, request.query_params))
 
-    @router.post("/reset")
+    @router.post("/reset", dependencies=[Depends(flushed_journal)])
     def reset(body: BodyDep, conn: WriteConn) -> Response:
         return JSONResponse(admin.reset(conn, body))
 

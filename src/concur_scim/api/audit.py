@@ -11,9 +11,10 @@ XML batches and the token endpoint included), except a POST ``/.search``, which 
    ``status`` and ``duration_ms``. ``status`` is 499 (nginx's "client closed request") when
    the client went away before sending its whole body: the request was never handled, no
    response reached anyone, and a server error (500) would be a false alarm;
-2. when the caller was authenticated and ``CONCUR_SCIM_REQUEST_LOG_KEEP`` is not 0, stores
-   the same facts with the redacted body summary (``api/redaction.py``) as a row, and prunes
-   that company's rows beyond the newest N, in one transaction on a worker thread.
+2. when the caller was authenticated and ``CONCUR_SCIM_REQUEST_LOG_KEEP`` is not 0, hands
+   the same facts to the journal's writer thread (``api/journal_writer.py``), which stores
+   them with the redacted body summary (``api/redaction.py``) as a row, in batches, and
+   prunes each company's rows beyond the newest N.
 
 A request that was not authenticated (401/403) has no company: it gets the log line only.
 Storing the row never changes the response: a failure is logged and dropped.
@@ -35,19 +36,17 @@ import json
 import logging
 import time
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import anyio
-import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from concur_scim.api.deps import Principal, Services
 from concur_scim.api.dialects import dialect_name
 from concur_scim.api.redaction import body_summary, redact_json
-from concur_scim.store.db import unit_of_work
-from concur_scim.store.request_log import RequestLogEntry, add_request
+from concur_scim.store.request_log import RequestLogEntry
 
 log = logging.getLogger("concur_scim.audit")
 
@@ -233,13 +232,12 @@ class AuditMiddleware:
         try:
             await self.app(scope, exchange.receive(receive), exchange.send(send))
         finally:
-            # Shielded: a client gone after its write still leaves the write's record.
-            with anyio.CancelScope(shield=True):
-                try:
-                    if exchange.journaled():
-                        await _record(exchange, at)
-                except Exception:  # the audit trail must never fail or mask the request
-                    log.exception("write on %s not audited", scope["path"])
+            # No await here: a client gone after its write still leaves the write's record.
+            try:
+                if exchange.journaled():
+                    _record(exchange, at)
+            except Exception:  # the audit trail must never fail or mask the request
+                log.exception("write on %s not audited", scope["path"])
 
 
 def _services(scope: Scope) -> Services | None:
@@ -253,7 +251,7 @@ def _now(scope: Scope) -> datetime | None:
     return services.clock() if services is not None else None
 
 
-async def _record(exchange: _Exchange, at: datetime | None) -> None:
+def _record(exchange: _Exchange, at: datetime | None) -> None:
     scope = exchange.scope
     state: dict[str, Any] = scope.get("state") or {}
     principal: Principal | None = state.get("principal")
@@ -283,70 +281,46 @@ async def _record(exchange: _Exchange, at: datetime | None) -> None:
     if is_audited(scope["method"], path):
         log.info(json.dumps(event, separators=(",", ":")), extra={"audit": event})
     services = _services(scope)
-    if principal is None or services is None or at is None:
+    if principal is None or services is None or services.journal is None or at is None:
         return
     keep = services.settings.request_log_keep
     if keep <= 0:
         return
     content_type = Headers(scope=scope).get("content-type", "")
-    body = bytes(exchange.body)
-    journal = {
-        "dialect": dialect_name(path),
-        "response": exchange.response_summary(),
-        "error": exchange.scim_error(),
-        "fault_rule": state.get("fault_rule"),
-    }
-    await anyio.to_thread.run_sync(
-        _store,
-        services,
-        event,
-        journal,
-        at,
-        body,
-        exchange.size,
-        content_type,
-        keep,
-        exchange.disconnected,
+    services.journal.submit(
+        partial(_entry, exchange, event, at, content_type, state.get("fault_rule"))
     )
 
 
-def _store(
-    services: Services,
+def _entry(
+    exchange: _Exchange,
     event: dict[str, Any],
-    journal: dict[str, Any],
     at: datetime,
-    body: bytes,
-    size: int,
     content_type: str,
-    keep: int,
-    disconnected: bool,
-) -> None:
-    """Insert the row and prune (one transaction); a failure is logged, never raised."""
-    try:
-        detail = body_summary(
-            body,
-            content_type,
-            size=size,
-            token_endpoint=event["path"].lower().endswith(OAUTH_ENDPOINT),
-            complete=not disconnected,
-        )
-        entry = RequestLogEntry(
-            company_id=event["company_id"],
-            at=at,
-            correlation_id=event["correlation_id"],
-            subject=event["subject"] or "",
-            method=event["method"],
-            path=event["path"],
-            resource_type=event["resource_type"],
-            resource_id=event["resource_id"],
-            status=event["status"],
-            detail=detail,
-            dialect=journal["dialect"],
-            response=journal["response"],
-            error=journal["error"],
-            fault_rule=journal["fault_rule"],
-        )
-        with unit_of_work(services.engine, write=True) as conn:
-            add_request(conn, entry, keep=keep)
-    except Exception:
-        log.exception("request log row not stored (correlation id %s)", event["correlation_id"])
+    fault_rule: str | None,
+) -> RequestLogEntry:
+    """The row of one finished exchange, its bodies redacted (run by the journal's writer
+    thread, api/journal_writer.py, which logs and drops a row that fails)."""
+    detail = body_summary(
+        bytes(exchange.body),
+        content_type,
+        size=exchange.size,
+        token_endpoint=event["path"].lower().endswith(OAUTH_ENDPOINT),
+        complete=not exchange.disconnected,
+    )
+    return RequestLogEntry(
+        company_id=event["company_id"],
+        at=at,
+        correlation_id=event["correlation_id"],
+        subject=event["subject"] or "",
+        method=event["method"],
+        path=event["path"],
+        resource_type=event["resource_type"],
+        resource_id=event["resource_id"],
+        status=event["status"],
+        detail=detail,
+        dialect=dialect_name(event["path"]),
+        response=exchange.response_summary(),
+        error=exchange.scim_error(),
+        fault_rule=fault_rule,
+    )

@@ -1,24 +1,30 @@
 """FastAPI dependencies: the app's services, authentication, the unit of work, the body.
 
-The request owns its transaction: :func:`read_connection` / :func:`write_connection` open
-one unit of work per request and commit it when the route returns (``scope="function"``, so
-the commit happens before the response is sent and a failed commit is a failed request).
+The request owns its transaction: a route that takes :data:`ReadConn` or :data:`WriteConn`
+runs in one unit of work, opened in the worker thread that runs the route and committed when
+the route returns, before the response is sent (a failed commit is a failed request); see
+:class:`UnitOfWorkRoute`. The other dependencies are coroutines, so that a request crosses to
+a worker thread once: for the route itself.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
+import inspect
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 import anyio
 from fastapi import Depends, Request
-from fastapi.concurrency import contextmanager_in_threadpool
+from fastapi.routing import APIRoute
 from sqlalchemy import Connection, Engine
+from starlette.concurrency import run_in_threadpool
 
+from concur_scim.api.journal_writer import JournalWriter
 from concur_scim.api.limits import JsonLimits, parse_json
 from concur_scim.api.rate_limit import RateLimiter
 from concur_scim.config import Settings
@@ -51,6 +57,11 @@ class TokenVerifier(Protocol):
         """The principal ``token`` stands for, or None if the token is not valid."""
         ...
 
+    def known_principal(self, token: str) -> Principal | None:
+        """The principal of ``token`` if it is known without any I/O, else None (then
+        :meth:`principal_for`, which may read the database, decides)."""
+        ...
+
 
 class StaticTokenVerifier:
     """One static bearer token for one company (``CONCUR_SCIM_BEARER_TOKEN``), all scopes."""
@@ -65,6 +76,10 @@ class StaticTokenVerifier:
             return Principal(company_id=self._company_id, subject="static-token")
         return None
 
+    def known_principal(self, token: str) -> Principal | None:
+        """As :meth:`principal_for`: it does no I/O."""
+        return self.principal_for(token)
+
 
 @dataclass(frozen=True)
 class Services:
@@ -78,6 +93,8 @@ class Services:
     wake_worker: Callable[[], None] = lambda: None
     # Per-company throttling in this process (off unless CONCUR_SCIM_RATE_LIMIT_PER_SECOND).
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
+    # The request journal's writer thread (api/journal_writer.py); created by ``create_app``.
+    journal: JournalWriter | None = None
 
 
 async def services(request: Request) -> Services:
@@ -89,21 +106,25 @@ async def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def authenticate(request: Request, svc: ServicesDep) -> str:
+async def authenticate(request: Request, svc: ServicesDep) -> str:
     """The caller's company id from ``Authorization: Bearer <token>`` (RFC 6750 §2.1).
 
     Raises Unauthorized (401, ``WWW-Authenticate: Bearer``) when the header is missing,
     malformed or carries an unknown token, and TooManyRequests (429) when the company's
     request rate is over ``CONCUR_SCIM_RATE_LIMIT_PER_SECOND`` (api/rate_limit.py).
 
-    A plain function, so FastAPI runs it in its threadpool: verifying a stored static token or
-    a first-seen company reads the database, which must not block the event loop.
+    The configured token is recognised on the event loop; any other token goes to the
+    verifier in a worker thread, since verifying a stored static token, a client's access
+    token or a first-seen company reads the database, which must not block the loop.
     """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("a bearer token is required")
-    principal = svc.verifier.principal_for(token.strip())
+    token = token.strip()
+    principal = svc.verifier.known_principal(token)
+    if principal is None:
+        principal = await run_in_threadpool(svc.verifier.principal_for, token)
     if principal is None:
         raise Unauthorized("the bearer token is not valid")
     request.state.principal = principal
@@ -123,10 +144,19 @@ async def current_principal(request: Request, _company: CompanyDep) -> Principal
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def read_connection(svc: ServicesDep) -> Iterator[Connection]:
-    """A read transaction for this request."""
-    with unit_of_work(svc.engine, write=False) as conn:
-        yield conn
+@dataclass(frozen=True)
+class PendingUnit:
+    """What the :data:`ReadConn` and :data:`WriteConn` dependencies hand to a route: the unit
+    of work to open, not yet opened. :class:`UnitOfWorkRoute` opens it in the thread that
+    runs the route, so a request costs one thread hop, not three (open, route, commit)."""
+
+    engine: Engine
+    write: bool
+
+
+async def read_unit(svc: ServicesDep) -> Connection:
+    """A read transaction for this request (opened by :class:`UnitOfWorkRoute`)."""
+    return PendingUnit(svc.engine, write=False)  # type: ignore[return-value]
 
 
 _WRITE_TURNS: weakref.WeakKeyDictionary[Engine, anyio.Lock] = weakref.WeakKeyDictionary()
@@ -144,17 +174,45 @@ def _write_turn(engine: Engine) -> AbstractAsyncContextManager[object]:
     return _WRITE_TURNS.setdefault(engine, anyio.Lock())
 
 
-async def write_connection(svc: ServicesDep) -> AsyncIterator[Connection]:
-    """A write transaction for this request, committed when the route returns normally."""
-    async with (
-        _write_turn(svc.engine),
-        contextmanager_in_threadpool(unit_of_work(svc.engine, write=True)) as conn,
-    ):
-        yield conn
+async def write_unit(svc: ServicesDep) -> AsyncIterator[Connection]:
+    """A write transaction for this request (opened by :class:`UnitOfWorkRoute`), its turn
+    to write taken first on the event loop and held until the route has committed."""
+    async with _write_turn(svc.engine):
+        yield PendingUnit(svc.engine, write=True)  # type: ignore[misc]
 
 
-ReadConn = Annotated[Connection, Depends(read_connection, scope="function")]
-WriteConn = Annotated[Connection, Depends(write_connection, scope="function")]
+ReadConn = Annotated[Connection, Depends(read_unit)]
+WriteConn = Annotated[Connection, Depends(write_unit, scope="function")]
+
+
+def _in_units(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """``endpoint`` (a sync route) with each :class:`PendingUnit` argument replaced by an
+    open unit of work, committed when the route returns and before the response is sent
+    (a failed commit is a failed request), rolled back when it raises."""
+
+    @functools.wraps(endpoint)
+    def in_units(*args: Any, **kwargs: Any) -> Any:
+        pending = [(k, v) for k, v in kwargs.items() if isinstance(v, PendingUnit)]
+        if not pending:
+            return endpoint(*args, **kwargs)
+        with ExitStack() as units:
+            for name, unit in pending:
+                kwargs[name] = units.enter_context(unit_of_work(unit.engine, write=unit.write))
+            return endpoint(*args, **kwargs)
+
+    return in_units
+
+
+class UnitOfWorkRoute(APIRoute):
+    """The route class of every router: the route's units of work (:data:`ReadConn`,
+    :data:`WriteConn`) are opened, run and committed in the one worker thread that runs the
+    route. This is the one place the request path steps around FastAPI's dependency model:
+    a generator dependency would open and close its connection in threads of its own."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _in_units(endpoint)
+        super().__init__(path, endpoint, **kwargs)
 
 
 async def json_body(request: Request, svc: ServicesDep) -> Any:

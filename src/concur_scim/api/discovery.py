@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from concur_scim.api.deps import BodyDep, CompanyDep, ReadConn, ServicesDep
+from concur_scim.api.deps import BodyDep, CompanyDep, ReadConn, ServicesDep, UnitOfWorkRoute
 from concur_scim.api.dialects import Dialect
 from concur_scim.api.params import parse_list_request
 from concur_scim.api.render import render
@@ -144,7 +144,7 @@ def schemas(root: str, names: tuple[str, ...], *, concur: bool = False) -> list[
 
 def discovery_router(dialect: Dialect) -> APIRouter:
     """The discovery routes of ``dialect``."""
-    router = APIRouter(prefix=dialect.prefix)
+    router = APIRouter(prefix=dialect.prefix, route_class=UnitOfWorkRoute)
     served = {n: resource_schemas()[n] for n in dialect.resource_types}
     any_token = [require("discovery", "read")]
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, unquote
 from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
-from concur_scim.api.deps import ReadConn, ServicesDep, WriteConn
+from concur_scim.api.deps import ReadConn, ServicesDep, UnitOfWorkRoute, WriteConn
 from concur_scim.services.oauth import OAuthError, issue_token
 from concur_scim.services.signing_keys import jwks
 
@@ -74,7 +74,7 @@ FormDep = Annotated[dict[str, str], Depends(_form)]
 
 def oauth_router() -> APIRouter:
     """The token and JWKS routes."""
-    router = APIRouter(prefix="/oauth2/v0", include_in_schema=False)
+    router = APIRouter(prefix="/oauth2/v0", include_in_schema=False, route_class=UnitOfWorkRoute)
 
     @router.post("/token")
     def token(request: Request, svc: ServicesDep, form: FormDep, conn: WriteConn) -> Response:

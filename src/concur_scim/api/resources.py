@@ -24,6 +24,7 @@ from concur_scim.api.deps import (
     ReadConn,
     Services,
     ServicesDep,
+    UnitOfWorkRoute,
     WriteConn,
 )
 from concur_scim.api.dialects import Dialect
@@ -102,7 +103,7 @@ def base_url(request: Request, dialect: Dialect) -> str:
 def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     """The routes of one resource type under one dialect."""
     resource = kind.schema()
-    router = APIRouter(prefix=dialect.prefix + resource.endpoint)
+    router = APIRouter(prefix=dialect.prefix + resource.endpoint, route_class=UnitOfWorkRoute)
     # Concur's constraints and soft delete apply to the dialects that ask for them.
     write_options: dict[str, Any] = {"strict": True} if dialect.strict else {}
     delete_options: dict[str, Any] = {"soft": True} if dialect.soft_delete else {}

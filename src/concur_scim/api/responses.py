@@ -8,7 +8,6 @@ logged with its traceback and answered 500 with no internal text.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from concur_scim import json_codec
 from concur_scim.api.deps import Principal
 from concur_scim.api.dialects import dialect_for_path
 from concur_scim.api.scopes import readable_error, readable_path
@@ -51,8 +51,8 @@ class ScimResponse(Response):
     media_type = SCIM_MEDIA_TYPE
 
     def render(self, content: Any) -> bytes:
-        """Compact UTF-8 JSON."""
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        """Compact UTF-8 JSON (json_codec.py)."""
+        return json_codec.dumps(content)
 
 
 CONCUR_ERROR_URN = "urn:ietf:params:scim:api:messages:concur:2.0:Error"

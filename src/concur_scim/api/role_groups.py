@@ -19,7 +19,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from concur_scim.api.deps import BodyDep, CompanyDep, ReadConn, ServicesDep, WriteConn
+from concur_scim.api.deps import (
+    BodyDep,
+    CompanyDep,
+    ReadConn,
+    ServicesDep,
+    UnitOfWorkRoute,
+    WriteConn,
+)
 from concur_scim.api.responses import ScimResponse, list_response
 from concur_scim.api.scopes import require
 from concur_scim.scim.errors import InvalidValue
@@ -38,7 +45,7 @@ MAX_COUNT = 1000  # the doc's maximum (the swagger says 100; IPS pages members b
 def role_groups_router(prefix: str = "/scim/v4") -> APIRouter:
     """The ``/Groups`` routes of the SCIM v4 API mounted at ``prefix``."""
     resource = v4_group_schema()
-    router = APIRouter(prefix=prefix + "/Groups")
+    router = APIRouter(prefix=prefix + "/Groups", route_class=UnitOfWorkRoute)
 
     def root(request: Request) -> str:
         return str(request.base_url).rstrip("/") + prefix

@@ -34,6 +34,7 @@ from concur_scim.api.deps import (
     Principal,
     PrincipalDep,
     ServicesDep,
+    UnitOfWorkRoute,
     WriteConn,
     read_json,
 )
@@ -98,7 +99,7 @@ def scim_bulk_router(dialect: Dialect) -> APIRouter:
         # The operations get the generic dialect's write options; a Concur dialect would
         # also need its validation and delete options passed through.
         raise ValueError(f"synchronous Bulk is not offered on {dialect.name}")
-    router = APIRouter(prefix=dialect.prefix)
+    router = APIRouter(prefix=dialect.prefix, route_class=UnitOfWorkRoute)
 
     @router.post("/Bulk", dependencies=[require("scim_bulk", "submit")])
     def submit(

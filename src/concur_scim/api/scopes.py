@@ -34,7 +34,7 @@ The choices where §7 is silent are listed in docs/concur-compatibility.md ("Sco
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,7 +132,7 @@ BULK_OPERATIONS: dict[str, Need] = {
     "DELETE": RULES["ups", "delete"],
 }
 
-Authenticator = Callable[..., str]
+Authenticator = Callable[..., str] | Callable[..., Awaitable[str]]
 
 
 def require(family: str, action: str, *, auth: Authenticator = authenticate) -> Any:

@@ -36,6 +36,7 @@ from concur_scim.api.deps import (
     ReadConn,
     Services,
     ServicesDep,
+    UnitOfWorkRoute,
     WriteConn,
     json_body,
     read_json,
@@ -101,7 +102,7 @@ def _root(request: Request, dialect: Dialect) -> str:
 
 def ups_router(dialect: Dialect) -> APIRouter:
     """The UPS routes under ``dialect.prefix``."""
-    router = APIRouter(prefix=dialect.prefix)
+    router = APIRouter(prefix=dialect.prefix, route_class=UnitOfWorkRoute)
 
     def identity_view(
         request: Request,

@@ -31,10 +31,9 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, unquote, unquote_plus, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from concur_scim.api.deps import Principal, ReadConn, ServicesDep, WriteConn
+from concur_scim.api.deps import Principal, ReadConn, ServicesDep, UnitOfWorkRoute, WriteConn
 from concur_scim.api.scopes import check_user_query, missing_read_scope, require
 from concur_scim.scim.datetimes import format_datetime
 from concur_scim.scim.errors import (
@@ -85,7 +84,7 @@ def legacy_error(request: Request, error: ScimError) -> Response:
     return Response(content, error.status, headers=headers, media_type=XML)
 
 
-class LegacyRoute(APIRoute):
+class LegacyRoute(UnitOfWorkRoute):
     """An APIRoute whose failures, dependencies included, answer the legacy error body."""
 
     def get_route_handler(self) -> Handler:

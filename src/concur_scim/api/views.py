@@ -22,10 +22,9 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from concur_scim.api.deps import CompanyDep, ReadConn
+from concur_scim.api.deps import CompanyDep, ReadConn, UnitOfWorkRoute
 from concur_scim.api.responses import ScimResponse, list_response
 from concur_scim.api.scopes import require
 from concur_scim.scim.datetimes import format_datetime
@@ -68,10 +67,10 @@ def travel_error_response(error: ScimError) -> Response:
     return ScimResponse(body, status_code=error.status, headers=_headers(error))
 
 
-def _route_class(render: Callable[[ScimError], Response]) -> type[APIRoute]:
+def _route_class(render: Callable[[ScimError], Response]) -> type[UnitOfWorkRoute]:
     """An APIRoute whose failures, dependencies included, are answered by ``render``."""
 
-    class ErrorShapeRoute(APIRoute):
+    class ErrorShapeRoute(UnitOfWorkRoute):
         def get_route_handler(self) -> Handler:
             handler = super().get_route_handler()
 

@@ -42,6 +42,7 @@ from .filter_ast import (
     Scalar,
     ValuePath,
 )
+from .text import storable_text
 
 MAX_FILTER_LENGTH = 4096
 MAX_NESTING = 32  # parentheses and brackets; bounds the converter's recursion
@@ -85,6 +86,36 @@ def parse_filter(text: str) -> Expr:
         raise InvalidFilter("The filter is empty.")
     if len(text) > MAX_FILTER_LENGTH:
         raise InvalidFilter(f"The filter is longer than {MAX_FILTER_LENGTH} characters.")
+    simple = _simple_equality(text)
+    if simple is not None:
+        return simple
+    return _parse(text)
+
+
+# ``name eq "value"``: the filter identity providers send before every write (idp-clients.md:
+# ``userName eq``, ``externalId eq``, ``displayName eq``). Read without the parser; the result
+# is what the parser gives (tests/unit/test_filter_fast_path.py holds the two equal).
+_SIMPLE_EQUALITY = re.compile(
+    r'[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]+[eE][qQ][ \t]+("(?:[^"\\]|\\.)*")[ \t]*'
+)
+
+
+def _simple_equality(text: str) -> Compare | None:
+    """The comparison of a plain ``name eq "value"`` filter, else None (the parser decides)."""
+    found = _SIMPLE_EQUALITY.fullmatch(text)
+    if found is None:
+        return None
+    try:
+        value = json.loads(found.group(2))
+    except ValueError:
+        return None
+    if not isinstance(value, str) or not storable_text(value):
+        return None  # a lone surrogate or NUL: the parser's own answer
+    return Compare(AttrPath(None, found.group(1)), "eq", value)
+
+
+def _parse(text: str) -> Expr:
+    """:func:`parse_filter` by the grammar (text already checked for emptiness and length)."""
     rewritten, pieces, values = _rewrite(_scan(text))
     last: list[Any] = [None]
 

@@ -179,15 +179,18 @@ def user_operation(body: Any, method: str, user_id: str | None) -> NewOperation:
 def references(value: Any) -> set[str]:
     """Every bulkId that ``value`` refers to with a ``"bulkId:<id>"`` string (RFC 7644 §3.7.2)."""
     found: set[str] = set()
-    if isinstance(value, str):
-        if value.startswith(BULK_ID_PREFIX):
-            found.add(value[len(BULK_ID_PREFIX) :])
-    elif isinstance(value, list):
-        for item in value:
-            found |= references(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            found |= references(item)
+    # An explicit stack, not recursion: the provisioning worker walks every operation's
+    # data and every extension payload, and a set per level cost more than the walk.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item.startswith(BULK_ID_PREFIX):
+                found.add(item[len(BULK_ID_PREFIX) :])
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return found
 
 

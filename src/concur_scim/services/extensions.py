@@ -169,10 +169,13 @@ def delete_user_extension(conn: Connection, company_id: str, user_id: str, urn: 
 
 def downstream_schema(urn: str) -> SchemaDef | None:
     """The registry's schema for the downstream extension ``urn`` (case-insensitive), or None."""
-    for key, schema in registry.downstream_schemas().items():
-        if key.lower() == urn.lower():
-            return schema
-    return None
+    return _downstream_by_key().get(urn.lower())
+
+
+@cache
+def _downstream_by_key() -> dict[str, SchemaDef]:
+    # Built once: the provisioning worker asks twice per extension of every operation.
+    return {key.lower(): schema for key, schema in registry.downstream_schemas().items()}
 
 
 def normalize_extension(

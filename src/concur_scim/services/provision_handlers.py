@@ -12,6 +12,12 @@ A handler returns an :class:`Outcome` (``success``, ``no-op`` when nothing chang
 ``error`` with Concur's messages, in which case it wrote nothing); the worker turns a SCIM
 error raised by validation into an ``error`` outcome the same way. Warnings (an ignored
 attribute, an unchangeable ``testEmployee``) travel with a successful outcome.
+
+The worker hands each handler an :class:`ExtensionRows` for the operation's user: the
+user's extension rows read once (not at all for a user the operation just created), and
+written together when the operation ends (one ``executemany``) instead of one statement per
+extension. Handlers read the user's own rows through it (``ctx.stored``, ``ctx.roles_of``), so
+a write deferred this way is seen by the handlers after it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from concur_scim.services.common import Clock
 from concur_scim.store import extensions as extension_store
 from concur_scim.store import roles as role_store
 from concur_scim.store import users as user_store
+from concur_scim.store.extensions import ExtensionRecord
 from concur_scim.store.records import ResourceRecord
 
 Result = Literal["success", "error", "no-op", "not-processed"]
@@ -93,9 +100,91 @@ class Outcome:
     code: str | None = None  # the status code, when not the result's usual one
 
 
+class ExtensionRows:
+    """One user's downstream extension rows during one operation of the worker.
+
+    Read at most once (one query for every URN; none when ``fresh``: a user the operation
+    just created has no rows). With ``deferred`` the writes are kept until :meth:`flush`,
+    which stores them with one ``executemany``; :meth:`get` sees them at once. Without it
+    every write is stored at once (the worker's one-operation fallback, where each handler
+    runs in a SAVEPOINT of its own). Deletes are always stored at once.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        company_id: str,
+        user_id: str,
+        clock: Clock,
+        *,
+        fresh: bool,
+        deferred: bool,
+    ) -> None:
+        self.conn = conn
+        self.company_id = company_id
+        self.user_id = user_id
+        self.clock = clock
+        self.deferred = deferred
+        self._records: dict[str, ExtensionRecord | None] | None = {} if fresh else None
+        self._pending: dict[str, dict[str, Any]] = {}
+
+    def get(self, urn: str) -> ExtensionRecord | None:
+        """The user's ``urn`` row as it stands, written or not yet flushed."""
+        if self._records is None:
+            found = extension_store.get_user_extensions(self.conn, self.company_id, self.user_id)
+            self._records = dict(found)
+        return self._records.get(urn)
+
+    def put(self, urn: str, doc: dict[str, Any], previous: ExtensionRecord | None) -> bool:
+        """Store ``doc`` as the ``urn`` row (``previous``: the row :meth:`get` gave); False
+        when it equals the stored document (nothing is written: the handler's no-op)."""
+        if previous is not None and previous.doc == doc:
+            return False
+        if self._records is None:
+            self.get(urn)
+        assert self._records is not None
+        if not self.deferred:
+            written = extensions.store_extension(
+                self.conn, self.company_id, self.user_id, urn, doc, previous, self.clock
+            )
+            self._records[urn] = written.record
+            return True
+        now = self.clock()
+        self._pending[urn] = doc
+        self._records[urn] = ExtensionRecord(
+            user_id=self.user_id,
+            urn=urn,
+            doc=doc,
+            created=previous.created if previous is not None else now,
+            last_modified=now,
+            version=previous.version + 1 if previous is not None else 1,
+        )
+        return True
+
+    def delete(self, urn: str) -> bool:
+        """Remove the ``urn`` row now; False if the user had none."""
+        if self._records is not None:
+            self._records[urn] = None
+        self._pending.pop(urn, None)
+        return extensions.delete_user_extension(self.conn, self.company_id, self.user_id, urn)
+
+    def flush(self) -> None:
+        """Store the deferred writes (one statement for all of them)."""
+        if self._pending:
+            extension_store.put_extensions(
+                self.conn, self.company_id, self.user_id, self._pending, self.clock()
+            )
+            self._pending = {}
+
+
 @dataclass
 class HandlerContext:
-    """One operation's user, as the handlers see it, in the worker's open transaction."""
+    """One operation's user, as the handlers see it, in the worker's open transaction.
+
+    ``rows``: the user's extension rows (:class:`ExtensionRows`); without it every read and
+    write goes to the database at once. ``record``: the user as the identity step of this
+    operation wrote it, when it ran in the same transaction (saves reading it again).
+    """
 
     conn: Connection
     company_id: str
@@ -103,6 +192,20 @@ class HandlerContext:
     clock: Clock
     # The stored document of the extension being applied (set by ExtensionHandler.apply).
     previous: dict[str, Any] | None = None
+    rows: ExtensionRows | None = None
+    record: ResourceRecord | None = None
+
+    def row(self, user_id: str, urn: str) -> ExtensionRecord | None:
+        """The ``urn`` row of ``user_id``: through :attr:`rows` for the operation's user."""
+        if self.rows is not None and user_id == self.user_id:
+            return self.rows.get(urn)
+        return extension_store.get_extension(self.conn, self.company_id, user_id, urn)
+
+    def own_user(self) -> ResourceRecord | None:
+        """The operation's user (the identity step's record when there is one)."""
+        if self.record is not None:
+            return self.record
+        return user_store.get_user(self.conn, self.company_id, self.user_id)
 
     def user(self, reference: Any) -> ResourceRecord | None:
         """The live user of the company a UserReference (§6.5) names, or None.
@@ -123,9 +226,7 @@ class HandlerContext:
         """The role codes ``user`` holds: its spend Role extension, its SCIM v4 role-group
         memberships, and the roles its entitlements imply (§6.6)."""
         held = set(role_store.roles_of(self.conn, self.company_id, user.id))
-        stored = extension_store.get_extension(
-            self.conn, self.company_id, user.id, extensions.SPEND_ROLE
-        )
+        stored = self.row(user.id, extensions.SPEND_ROLE)
         for role in (stored.doc if stored else {}).get("roles", []) or []:
             if isinstance(role, dict) and isinstance(role.get("roleName"), str):
                 held.add(role["roleName"])
@@ -139,7 +240,7 @@ class HandlerContext:
 
     def stored(self, urn: str) -> dict[str, Any] | None:
         """The user's stored ``urn`` document, or None."""
-        found = extension_store.get_extension(self.conn, self.company_id, self.user_id, urn)
+        found = self.row(self.user_id, urn)
         return found.doc if found else None
 
 
@@ -160,12 +261,15 @@ class ExtensionHandler:
         Raises a SCIM error for a payload the schema refuses (the worker reports it).
         """
         if payload is None:
-            removed = extensions.delete_user_extension(
-                ctx.conn, ctx.company_id, ctx.user_id, self.urn
-            )
+            if ctx.rows is not None:
+                removed = ctx.rows.delete(self.urn)
+            else:
+                removed = extensions.delete_user_extension(
+                    ctx.conn, ctx.company_id, ctx.user_id, self.urn
+                )
             return Outcome("success" if removed else "no-op")
         notes: list[Message] = []
-        previous = extension_store.get_extension(ctx.conn, ctx.company_id, ctx.user_id, self.urn)
+        previous = ctx.row(ctx.user_id, self.urn)
         ctx.previous = previous.doc if previous else None
         if isinstance(payload, dict):
             schema = extensions.downstream_schema(self.urn)
@@ -182,10 +286,13 @@ class ExtensionHandler:
             return Outcome("error", errors + notes)
         # The user exists: the identity step of this operation wrote or found it, and its
         # row is referenced by a foreign key should it be deleted meanwhile.
-        written = extensions.store_extension(
-            ctx.conn, ctx.company_id, ctx.user_id, self.urn, doc, previous, ctx.clock
-        )
-        return Outcome("success" if written.changed else "no-op", notes)
+        if ctx.rows is not None:
+            changed = ctx.rows.put(self.urn, doc, previous)
+        else:
+            changed = extensions.store_extension(
+                ctx.conn, ctx.company_id, ctx.user_id, self.urn, doc, previous, ctx.clock
+            ).changed
+        return Outcome("success" if changed else "no-op", notes)
 
     def prepare(self, ctx: HandlerContext, payload: dict[str, Any], notes: list[Message]) -> Any:
         """The payload to validate; may add warnings to ``notes``. Default: unchanged."""
@@ -275,7 +382,7 @@ class ApproverLimitHandler(ExtensionHandler):
     urn = extensions.SPEND_APPROVER_LIMIT
 
     def check(self, ctx: HandlerContext, doc: dict[str, Any]) -> Iterator[Message]:
-        user = user_store.get_user(ctx.conn, ctx.company_id, ctx.user_id)
+        user = ctx.own_user()
         held = ctx.roles_of(user) if user is not None else set()
         for key in ("authorizedApprover", "costObjectApprover"):
             for index, entry in enumerate(doc.get(key) or []):

@@ -1,4 +1,4 @@
-"""User Provisioning v4: submit requests, resolve them step by step, read their status.
+"""User Provisioning v4: submit requests, resolve them chunk by chunk, read their status.
 
 DESIGN "The path of one provisioning request" and reference/concur-v4.md §3. A request is
 stored with its operations before the client gets its answer (:func:`submit` for ``/Bulk``,
@@ -7,12 +7,31 @@ resolves each operation (:func:`process`): first identity (core + enterprise + s
 the same user service functions the synchronous routes call, then each downstream extension
 through its handler (``services/provision_handlers.py``), in Concur's order.
 
-Exactly once: every step runs in its own transaction that first proves the worker still
-holds the request's lease (``store.provisions.hold``) and that the step has no result yet,
-and writes the change together with its result row. A worker that dies mid-step leaves
-nothing of that step; one whose lease was taken over writes nothing more. So whatever crashes,
-each identity write and each extension write happens once, and a result row is on record as
-soon as it is known.
+Chunks: the worker runs a request's operations in bulkId-dependency order, up to
+:data:`CHUNK_SIZE` of them in one transaction (:func:`process`, :class:`_Chunk`). A chunk
+renews the lease once (``store.provisions.hold``, which on PostgreSQL also locks the request
+until the commit), reads its operations and their results on record at once, runs each
+operation whole (identity, then every extension handler; an extension's rows are written
+with one ``executemany`` when its operation ends), and writes its result rows and the
+operations' final states with one ``executemany`` each, in that same transaction. The last
+chunk also completes the request and queues its webhook. ``stop`` is asked before each
+operation; a True answer commits the chunk so far and gives the lease back with it.
+
+Exactly once: a chunk is atomic. A worker that dies mid-chunk leaves nothing of it (the
+operations before it are committed with their results); one whose lease was taken over
+finds ``hold`` false and writes nothing more. The next claimant skips every operation on
+record as done, so each identity write and each extension write happens once.
+
+Failures: a SCIM error of an identity write is rolled back to a SAVEPOINT of its own and
+reported on its operation; a SCIM error of an extension handler needs none (its write is
+still deferred) and is reported as that extension's result. Any other error of a chunk
+(a bug, a value the database refuses: on PostgreSQL such an error also aborts the
+transaction) rolls the whole chunk back, and its operations are run again one per
+transaction in the careful mode, where each extension handler has its own SAVEPOINT and
+writes at once, so the error is reported on the one operation it belongs to
+(``INTERNAL_ERROR``, code 500) and the others are applied as if nothing happened. Only an
+unreachable database (``OperationalError``) and a lost lease stop a request: nothing of the
+chunk is recorded, and it is retried.
 """
 
 from __future__ import annotations
@@ -22,7 +41,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -41,10 +60,11 @@ from concur_scim.scim.unknown import skip_unknown_sub_attributes, unknown_attrib
 from concur_scim.services import bulk, extensions, webhooks
 from concur_scim.services import users as user_service
 from concur_scim.services.common import Clock
-from concur_scim.services.faults import NO_EXTENSION_FAULTS, ExtensionFaults, extension_faults
+from concur_scim.services.faults import ExtensionFaults, extension_faults
 from concur_scim.services.provision_handlers import (
     BY_URN,
     HANDLERS,
+    ExtensionRows,
     HandlerContext,
     Message,
     Outcome,
@@ -427,7 +447,14 @@ def _skip(conn: Connection, op: OperationRecord, reason: Message, code: str, now
     store.finish_operation(conn, op.provision_id, op.position, success=False, code=code, now=now)
 
 
-# -- the worker's steps ---------------------------------------------------------------------
+# -- the worker's chunks --------------------------------------------------------------------
+
+CHUNK_SIZE = 25
+"""Operations per transaction of the worker (the last chunk of a request may be shorter).
+
+Large enough that the per-transaction costs (lease renewal, the chunk's reads, the batched
+writes, the commit) are small beside the operations' own; small enough that SQLite's one
+writer is handed over to the API's writers every few tens of milliseconds."""
 
 
 @dataclass(frozen=True)
@@ -438,6 +465,17 @@ class Lease:
     company_id: str
     owner: str
     duration: timedelta
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every chunk of one claimed request needs (read once, at the claim)."""
+
+    lease: Lease
+    clock: Clock
+    problems: dict[int, str]
+    fail_on_errors: int | None
+    forced: ExtensionFaults
 
 
 def _step(engine: Engine, lease: Lease, clock: Clock, body: Callable[[Connection], T]) -> T:
@@ -453,10 +491,12 @@ def process(
 ) -> bool:
     """Resolve every operation of a claimed request, then complete it.
 
-    Operations run in bulkId-dependency order (RFC 7644 §3.7.2). ``stop`` is asked between
-    operations (a worker shutting down finishes the operation in hand, then gives the lease
-    back). Returns True when the request was completed; raises LeaseLost when another
-    worker or housekeeping took it.
+    Operations run in bulkId-dependency order (RFC 7644 §3.7.2), :data:`CHUNK_SIZE` of them
+    per transaction (:func:`_run_chunk`); the last chunk also completes the request.
+    ``stop`` is asked before each operation: when it answers True the operations done so far
+    are committed with the lease given back (a worker shutting down finishes the operation
+    in hand, not the rest of its chunk). Returns True when the request was completed;
+    raises LeaseLost when another worker or housekeeping took it.
     """
     with unit_of_work(engine, write=False) as conn:
         operations = store.get_operations(conn, lease.provision_id)
@@ -466,193 +506,341 @@ def process(
     order, problems = bulk.dependency_order(
         [(op.position, op.bulk_id, op.path, op.data) for op in operations]
     )
-    for position in order:
-        if stop():
-            with unit_of_work(engine, write=True) as conn:
-                store.release(conn, lease.provision_id, lease.owner)
+    plan = _Plan(lease, clock, problems, request.fail_on_errors, forced)
+    if not order:
+        _step(engine, lease, clock, lambda conn: _complete(conn, lease.provision_id, clock()))
+        return True
+    for start in range(0, len(order), CHUNK_SIZE):
+        last = start + CHUNK_SIZE >= len(order)
+        if not _run_chunk(engine, plan, order[start : start + CHUNK_SIZE], stop, complete=last):
             return False
-        _run_operation(
-            engine,
-            lease,
-            clock,
-            position,
-            problems.get(position),
-            request.fail_on_errors,
-            forced,
-        )
-    _step(engine, lease, clock, lambda conn: _complete(conn, lease.provision_id, clock()))
     return True
 
 
-def _run_operation(
+class _Unexpected(Exception):
+    """An error the fast path of a chunk does not convert: the chunk is run again one
+    operation at a time, where each write has a SAVEPOINT of its own."""
+
+
+def _run_chunk(
     engine: Engine,
-    lease: Lease,
-    clock: Clock,
-    position: int,
-    problem: str | None,
-    fail_on_errors: int | None,
-    forced: ExtensionFaults = NO_EXTENSION_FAULTS,
-) -> None:
-    """One operation: the identity step, then one step per downstream extension; the last
-    step also marks the operation done. ``forced``: the fault rules that can end an
-    extension with a chosen result instead of running its handler."""
-    op = _step(
-        engine,
-        lease,
-        clock,
-        partial(
-            _identity_step,
-            lease=lease,
-            clock=clock,
-            position=position,
-            problem=problem,
-            fail_on_errors=fail_on_errors,
-        ),
-    )
-    if op is None or op.done:
-        return
-    apply = (op.resolved or {}).get("apply", {})
-    urns = [h.urn for h in HANDLERS if h.urn in apply]
-    for index, urn in enumerate(urns):
-        last = index == len(urns) - 1
-        _step(
-            engine,
-            lease,
-            clock,
-            partial(
-                _extension_step,
-                lease=lease,
-                clock=clock,
-                op=op,
-                urn=urn,
-                last=last,
-                forced=forced,
-            ),
-        )
-    if not urns:  # resumed after its last extension, before it was marked done
-        _step(engine, lease, clock, partial(_finish_step, lease=lease, clock=clock, op=op))
-
-
-def _identity_step(
-    conn: Connection,
+    plan: _Plan,
+    positions: list[int],
+    stop: Callable[[], bool],
     *,
-    lease: Lease,
-    clock: Clock,
-    position: int,
-    problem: str | None,
-    fail_on_errors: int | None,
-) -> OperationRecord | None:
-    op = store.get_operation(conn, lease.provision_id, position)
-    if op.done or op.resolved is not None:
-        return op  # done before (a resumed request)
-    now = clock()
-    if fail_on_errors is not None and store.failed_count(conn, op.provision_id) >= fail_on_errors:
-        reason = message(
-            "NOT_PROCESSED",
-            f"Not processed: failOnErrors ({fail_on_errors}) was reached",
-            CORE_USER,
-        )
-        _skip(conn, op, reason, NOT_PROCESSED_CODE, now)
-        return None
-    if problem is not None:
-        _fail(conn, op, InvalidValue(problem), now)
-        return None
-    ids = _resolved_ids(conn, lease.provision_id, op.path.rpartition("/")[2], op.data)
-    path, data = bulk.substitute_path(op.path, ids), bulk.substitute(op.data, ids)
-    pending = sorted(bulk.path_references(path) | bulk.references(data))
-    if pending:
-        _fail(
-            conn, op, InvalidValue(f"bulkId '{pending[0]}' refers to an operation that failed"), now
-        )
-        return None
-    user_id = path.split("/")[2] if path.count("/") == 2 else None
+    complete: bool,
+) -> bool:
+    """Run the operations at ``positions`` (in this order) in one transaction; False when
+    ``stop`` ended it early (what was done is committed, the lease given back).
+
+    A chunk is atomic: a crash anywhere in it rolls all of it back, and whoever claims the
+    request next starts again from the results on record. An unexpected error (anything but
+    LeaseLost or an unreachable database) rolls the chunk back too; its operations are then
+    run again one per transaction in the careful mode, which converts each failure into a
+    result on its operation as the steps always did, so one bad operation costs the others
+    nothing. An error that still escapes there is raised (the request is retried later),
+    after the operations before it were committed.
+    """
+    asked: list[int] = []
+
+    def go(position: int) -> bool:
+        if stop():
+            return False
+        asked.append(position)
+        return True
+
+    lease = plan.lease
+    if not go(positions[0]):
+        with unit_of_work(engine, write=True) as conn:
+            store.release(conn, lease.provision_id, lease.owner)
+        return False
     try:
-        with conn.begin_nested():
-            outcome = apply_identity(conn, lease.company_id, op.method, user_id, data, clock)
-    except ScimError as error:
-        _fail(conn, op, error, now)
-        return None
-    except OperationalError:
-        raise  # the database is unreachable: the step is retried, nothing is recorded
+        with unit_of_work(engine, write=True) as conn:
+            return _Chunk(conn, plan, careful=False).run(positions, go, complete=complete)
+    except (LeaseLost, OperationalError):
+        raise  # the lease is gone, or the database: nothing to do here but stop
     except Exception:
-        # A value the database refuses that validation let through, or a bug: report it on
-        # the operation rather than retrying the request forever.
-        log.exception("provision %s operation %d: identity step failed", op.provision_id, position)
-        _fail(conn, op, InternalError("the operation could not be applied"), now)
+        log.warning(
+            "provision %s: a chunk of %d operations failed; running them one at a time",
+            lease.provision_id,
+            len(positions),
+            exc_info=True,
+        )
+    for index, position in enumerate(positions):
+        if index >= len(asked) and not go(position):
+            with unit_of_work(engine, write=True) as conn:
+                store.release(conn, lease.provision_id, lease.owner)
+            return False
+        with unit_of_work(engine, write=True) as conn:
+            ends = complete and index == len(positions) - 1
+            _Chunk(conn, plan, careful=True).run([position], lambda _: True, complete=ends)
+    return True
+
+
+class _Chunk:
+    """The operations of one transaction: read together, run in order, recorded together.
+
+    Result rows and the operations' final states are kept in memory and written when the
+    chunk ends (one ``executemany`` each); what later operations of the chunk need of
+    earlier ones (their users for bulkId references, the failure count for failOnErrors)
+    is kept here too. ``careful`` is the one-operation fallback of :func:`_run_chunk`:
+    each extension handler then runs in a SAVEPOINT and writes at once, and any error it
+    raises becomes its result; otherwise a handler's unexpected error rolls the chunk back.
+    """
+
+    def __init__(self, conn: Connection, plan: _Plan, *, careful: bool) -> None:
+        self.conn = conn
+        self.plan = plan
+        self.lease = plan.lease
+        self.clock = plan.clock
+        self.careful = careful
+        self.results: list[ResultRecord] = []
+        self.finished: list[store.FinishedOperation] = []
+        self.users: dict[str, str] = {}  # bulkId → user id of this chunk's operations
+        self.failed = 0
+
+    def run(self, positions: list[int], go: Callable[[int], bool], *, complete: bool) -> bool:
+        """Renew the lease, run the operations (asking ``go`` before each but the first),
+        record them, and give the lease back (stopped) or complete the request."""
+        lease, conn = self.lease, self.conn
+        if not store.hold(conn, lease.provision_id, lease.owner, self.clock(), lease.duration):
+            raise LeaseLost(lease.provision_id)
+        operations, on_record = store.get_chunk(conn, lease.provision_id, positions)
+        if self.plan.fail_on_errors is not None:
+            self.failed = store.failed_count(conn, lease.provision_id)
+        stopped = False
+        for index, position in enumerate(positions):
+            if index and not go(position):
+                stopped = True
+                break
+            self._operation(operations[position], on_record.get(position, []))
+        now = self.clock()
+        store.add_result_rows(conn, lease.provision_id, self.results, now)
+        store.finish_operations(conn, lease.provision_id, self.finished)
+        if stopped:
+            store.release(conn, lease.provision_id, lease.owner)
+        elif complete:
+            _complete(conn, lease.provision_id, now)
+        return not stopped
+
+    # -- one operation ---------------------------------------------------------------------
+
+    def _operation(self, op: OperationRecord, on_record: list[ResultRecord]) -> None:
+        if op.done:
+            return  # done before (a resumed request)
+        record: ResourceRecord | None = None
+        fresh = False
+        have = list(on_record)
+        if op.resolved is None:
+            outcome = self._identity(op, have)
+            if outcome is None:
+                return
+            user_id: str | None = outcome.user_id
+            resolved: dict[str, Any] = {"code": outcome.code, "apply": outcome.apply}
+            record, fresh = outcome.record, op.method == "POST"
+            have += self._identity_rows(op.position, outcome)
+            self.users[op.bulk_id] = outcome.user_id
+        else:  # resumed after its identity step (a request the per-step worker began)
+            user_id, resolved = op.resource_id, op.resolved
+        apply: dict[str, Any] = resolved.get("apply", {})
+        by_urn = {r.urn: r for r in have}
+        if apply:
+            assert user_id is not None
+            rows = ExtensionRows(
+                self.conn,
+                self.lease.company_id,
+                user_id,
+                self.clock,
+                fresh=fresh,
+                deferred=not self.careful,
+            )
+            for handler in HANDLERS:
+                urn = handler.urn
+                if urn not in apply or urn in by_urn:
+                    continue  # not sent, or applied before the worker stopped: never twice
+                forced = self.plan.forced
+                outcome_ = forced.outcome(self.conn, urn) if forced.rules else None
+                if outcome_ is None:
+                    ctx = HandlerContext(
+                        self.conn, self.lease.company_id, user_id, self.clock, rows=rows
+                    )
+                    ctx.record = record
+                    outcome_ = self._extension(ctx, op, urn, by_urn, apply)
+                code = outcome_.code or ("400" if outcome_.result == "error" else "200")
+                result = ResultRecord(op.position, urn, outcome_.result, code, outcome_.messages)
+                by_urn[urn] = result
+                self.results.append(result)
+            rows.flush()
+        failed = any(r.result == "error" for r in by_urn.values())
+        self._finish(
+            op,
+            success=not failed,
+            code="207" if failed else resolved.get("code", "200"),
+            resource_id=user_id,
+            resolved=resolved,
+        )
+
+    def _finish(
+        self,
+        op: OperationRecord,
+        *,
+        success: bool,
+        code: str,
+        resource_id: str | None = None,
+        resolved: dict[str, Any] | None = None,
+    ) -> None:
+        self.finished.append(
+            store.FinishedOperation(
+                position=op.position,
+                resource_id=resource_id if resource_id is not None else op.resource_id,
+                resolved=resolved if resolved is not None else op.resolved,
+                success=success,
+                code=code,
+                completed=self.clock(),
+            )
+        )
+        if not success:
+            self.failed += 1
+
+    def _identity(self, op: OperationRecord, have: list[ResultRecord]) -> IdentityOutcome | None:
+        """The identity step; None when it ended the operation (skipped or failed)."""
+        fail_on_errors = self.plan.fail_on_errors
+        if fail_on_errors is not None and self.failed >= fail_on_errors:
+            reason = message(
+                "NOT_PROCESSED",
+                f"Not processed: failOnErrors ({fail_on_errors}) was reached",
+                CORE_USER,
+            )
+            done = {r.urn for r in have}
+            self.results += [
+                ResultRecord(
+                    op.position,
+                    urn,
+                    "not-processed",
+                    NOT_PROCESSED_CODE,
+                    [reason] if urn == CORE_USER else [],
+                )
+                for urn in EXTENSION_NAMES
+                if urn not in done
+            ]
+            self._finish(op, success=False, code=NOT_PROCESSED_CODE)
+            return None
+        problem = self.plan.problems.get(op.position)
+        if problem is not None:
+            self._fail(op, InvalidValue(problem))
+            return None
+        path, data = op.path, op.data
+        wanted = bulk.path_references(path) | bulk.references(data)
+        if wanted:  # else nothing to substitute (the walk over the data is not free)
+            ids = self._resolved_ids(wanted)
+            path, data = bulk.substitute_path(path, ids), bulk.substitute(data, ids)
+            pending = sorted(bulk.path_references(path) | bulk.references(data))
+            if pending:
+                self._fail(
+                    op, InvalidValue(f"bulkId '{pending[0]}' refers to an operation that failed")
+                )
+                return None
+        user_id = path.split("/")[2] if path.count("/") == 2 else None
+        try:
+            with self.conn.begin_nested():
+                return apply_identity(
+                    self.conn, self.lease.company_id, op.method, user_id, data, self.clock
+                )
+        except ScimError as error:
+            self._fail(op, error)
+        except OperationalError:
+            raise  # the database is unreachable: the chunk is retried, nothing is recorded
+        except Exception:
+            # A value the database refuses that validation let through, or a bug: report it
+            # on the operation rather than retrying the request forever.
+            log.exception(
+                "provision %s operation %d: identity step failed", op.provision_id, op.position
+            )
+            self._fail(op, InternalError("the operation could not be applied"))
         return None
-    _record_identity(conn, op.provision_id, position, outcome, now)
-    return replace(
-        op,
-        resource_id=outcome.user_id,
-        resolved={"code": outcome.code, "apply": outcome.apply},
-        done=not outcome.apply,
-    )
+
+    def _identity_rows(self, position: int, outcome: IdentityOutcome) -> list[ResultRecord]:
+        """The identity step's results (core, enterprise) and a no-op for every extension
+        the operation does not touch; recorded with the chunk."""
+        rows = [replace(r, position=position) for r in outcome.results]
+        written = {r.urn for r in rows}
+        rows += [
+            ResultRecord(position, urn, "no-op", "200", [])
+            for urn in EXTENSION_NAMES
+            if urn not in written and urn not in outcome.apply
+        ]
+        self.results += rows
+        return rows
+
+    def _fail(self, op: OperationRecord, error: ScimError) -> None:
+        """Identity failed: core reports the error, every other extension is not processed."""
+        messages = [
+            {**m, "schemaPath": m.get("schemaPath") or CORE_USER} for m in concur_messages(error)
+        ]
+        code = str(error.status)
+        self.results.append(ResultRecord(op.position, CORE_USER, "error", code, messages))
+        self.results += [
+            ResultRecord(op.position, urn, "not-processed", NOT_PROCESSED_CODE, [])
+            for urn in EXTENSION_NAMES[1:]
+        ]
+        self._finish(op, success=False, code=code)
+
+    def _extension(
+        self,
+        ctx: HandlerContext,
+        op: OperationRecord,
+        urn: str,
+        results: dict[str, ResultRecord],
+        apply: dict[str, Any],
+    ) -> Outcome:
+        handler = BY_URN[urn]
+        blocked = _blocked(ctx, results, apply) if handler.needs_spend_user else None
+        if blocked is not None:
+            return blocked
+        payload = apply[urn]
+        wanted = bulk.references(payload)
+        if wanted:
+            payload = bulk.substitute(payload, self._resolved_ids(wanted))
+        if not self.careful:
+            # Deferred writes: nothing of the handler is in the database yet, so a SCIM
+            # error needs no SAVEPOINT; anything else rolls the chunk back (_run_chunk).
+            try:
+                return handler.apply(ctx, payload)
+            except ScimError as error:
+                return _error_outcome(error, urn)
+            except OperationalError:
+                raise
+            except Exception as error:
+                raise _Unexpected(f"operation {op.position}: {urn}") from error
+        try:
+            with self.conn.begin_nested():
+                return handler.apply(ctx, payload)
+        except ScimError as error:
+            return _error_outcome(error, urn)
+        except OperationalError:
+            raise  # the database is unreachable: the chunk is retried, nothing is recorded
+        except IntegrityError:
+            # The user was deleted (another request) since the identity step.
+            gone = message("INVALID_USER", "Employee does not exist", urn)
+            return Outcome("error", [gone])
+        except Exception:
+            log.exception("provision %s operation %d: %s failed", op.provision_id, op.position, urn)
+            failed = message("INTERNAL_ERROR", "the extension could not be applied", urn)
+            return Outcome("error", [failed], code="500")
+
+    def _resolved_ids(self, wanted: set[str]) -> dict[str, str]:
+        """The user ids of the bulkIds ``wanted``: this chunk's own operations first, then
+        one indexed read for the rest."""
+        found = {b: self.users[b] for b in wanted if b in self.users}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            found |= store.resource_ids(self.conn, self.lease.provision_id, missing)
+        return found
 
 
-def _extension_step(
-    conn: Connection,
-    *,
-    lease: Lease,
-    clock: Clock,
-    op: OperationRecord,
-    urn: str,
-    last: bool,
-    forced: ExtensionFaults = NO_EXTENSION_FAULTS,
-) -> None:
-    position = op.position
-    results = store.get_results(conn, lease.provision_id, [position]).get(position, [])
-    by_urn = {r.urn: r for r in results}
-    if urn not in by_urn:  # else applied before the worker stopped: never twice
-        outcome = forced.outcome(conn, urn) if forced.rules else None
-        if outcome is None:
-            outcome = _apply_extension(conn, lease, clock, op, urn, by_urn)
-        code = outcome.code or ("400" if outcome.result == "error" else "200")
-        result = ResultRecord(position, urn, outcome.result, code, outcome.messages)
-        store.add_results(conn, lease.provision_id, position, [result], clock())
-    if last:
-        _finish_step(conn, lease=lease, clock=clock, op=op)
-
-
-def _apply_extension(
-    conn: Connection,
-    lease: Lease,
-    clock: Clock,
-    op: OperationRecord,
-    urn: str,
-    results: dict[str, ResultRecord],
-) -> Outcome:
-    apply = (op.resolved or {}).get("apply", {})
-    handler = BY_URN[urn]
-    assert op.resource_id is not None
-    ctx = HandlerContext(conn, lease.company_id, op.resource_id, clock)
-    blocked = _blocked(ctx, results, apply) if handler.needs_spend_user else None
-    if blocked is not None:
-        return blocked
-    ids = _resolved_ids(conn, lease.provision_id, "", apply[urn])
-    try:
-        with conn.begin_nested():
-            return handler.apply(ctx, bulk.substitute(apply[urn], ids))
-    except ScimError as error:
-        messages = [{**m, "schemaPath": m.get("schemaPath") or urn} for m in concur_messages(error)]
-        return Outcome("error", messages)
-    except OperationalError:
-        raise  # the database is unreachable: the step is retried, nothing is recorded
-    except IntegrityError:
-        # The user was deleted (another request) between the identity step and this one.
-        gone = message("INVALID_USER", "Employee does not exist", urn)
-        return Outcome("error", [gone])
-    except Exception:
-        log.exception("provision %s operation %d: %s failed", op.provision_id, op.position, urn)
-        failed = message("INTERNAL_ERROR", "the extension could not be applied", urn)
-        return Outcome("error", [failed], code="500")
-
-
-def _resolved_ids(conn: Connection, provision_id: str, *values: Any) -> dict[str, str]:
-    """The user ids of the bulkIds ``values`` reference (one indexed read, none if none)."""
-    wanted: set[str] = set()
-    for value in values:
-        wanted |= bulk.references(value)
-    return store.resource_ids(conn, provision_id, sorted(wanted))
+def _error_outcome(error: ScimError, urn: str) -> Outcome:
+    messages = [{**m, "schemaPath": m.get("schemaPath") or urn} for m in concur_messages(error)]
+    return Outcome("error", messages)
 
 
 def _blocked(
@@ -673,13 +861,6 @@ def _blocked(
             "error", [message("INVALID_USER", "Spend user does not exist", extensions.SPEND_USER)]
         )
     return None
-
-
-def _finish_step(conn: Connection, *, lease: Lease, clock: Clock, op: OperationRecord) -> None:
-    """Mark the operation done (code from its identity step, or 207) unless it is."""
-    code = (op.resolved or {}).get("code", "200")
-    if not store.get_operation(conn, lease.provision_id, op.position).done:
-        _finish(conn, lease.provision_id, op.position, code, clock())
 
 
 # -- housekeeping ---------------------------------------------------------------------------

@@ -29,7 +29,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -81,6 +80,8 @@ def configure(conn: Connection, company_id: str, body: Any, now: datetime) -> di
     url, secret = body.get("url"), body.get("secret")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidValue("'url' must be an absolute http:// or https:// URL")
+    import httpx  # noqa: PLC0415 (loaded on first use: the API imports cheaply)
+
     if len(url) > _MAX_URL or len(httpx.URL(url).host) == 0:
         raise InvalidValue(f"'url' must name a host and be at most {_MAX_URL} characters")
     if not isinstance(secret, str) or not 0 < len(secret) <= _MAX_SECRET:
@@ -220,6 +221,8 @@ class WebhookDeliverer:
             SIGNATURE_HEADER: sign(config.secret, body),
             DELIVERY_HEADER: claimed.id,
         }
+        import httpx  # noqa: PLC0415 (loaded on first use: the API imports cheaply)
+
         try:
             answer = httpx.post(
                 claimed.url,

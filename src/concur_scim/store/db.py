@@ -18,20 +18,31 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
+from concur_scim import json_codec
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_POOL_SIZE = 44
 
 
 def create_db_engine(database_url: str) -> Engine:
     """An engine for ``database_url`` configured for this server's access pattern."""
     url = make_url(database_url)
+    codec: dict[str, Any] = {
+        "json_serializer": json_codec.dumps_text,
+        "json_deserializer": json_codec.loads,
+    }
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, **codec)
 
     memory = url.database in (None, "", ":memory:")
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         poolclass=StaticPool if memory else None,
+        # As many connections as threads can use them (anyio's pool of 40 runs the routes,
+        # plus the worker's): with fewer, connections are opened and closed under load.
+        **({} if memory else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 8}),
+        **codec,
     )
 
     @event.listens_for(engine, "connect")

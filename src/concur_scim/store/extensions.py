@@ -63,23 +63,42 @@ def _record(row: Any) -> ExtensionRecord:
     )
 
 
-def _upsert(dialect: Any) -> Any:
-    """``INSERT … ON CONFLICT (user_id, urn) DO UPDATE … RETURNING *`` for one dialect."""
+def _upsert(dialect: Any, *, returning: bool = True) -> Any:
+    """``INSERT … ON CONFLICT (user_id, urn) DO UPDATE [… RETURNING *]`` for one dialect."""
     columns = ("user_id", "urn", "company_id", "doc", "created", "last_modified", "version")
     insert = dialect.insert(user_extensions).values({c: bindparam(c) for c in columns})
-    return insert.on_conflict_do_update(
+    upsert = insert.on_conflict_do_update(
         index_elements=[user_extensions.c.user_id, user_extensions.c.urn],
         set_={
             "doc": insert.excluded.doc,
             "last_modified": insert.excluded.last_modified,
             "version": user_extensions.c.version + 1,
         },
-    ).returning(*user_extensions.c)
+    )
+    return upsert.returning(*user_extensions.c) if returning else upsert
 
 
-# Built once: the provisioning worker writes one row per extension step, and building this
-# statement per call cost more than running it (bench/README.md).
+# Built once: the provisioning worker writes several rows per operation, and building these
+# statements per call cost more than running them (bench/README.md).
 _UPSERTS = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+_UPSERTS_MANY = {
+    "postgresql": _upsert(postgresql, returning=False),
+    "sqlite": _upsert(sqlite, returning=False),
+}
+_GET_ONE = select(user_extensions).where(
+    user_extensions.c.user_id == bindparam("user_id"),
+    user_extensions.c.urn == bindparam("urn"),
+    user_extensions.c.company_id == bindparam("company_id"),
+)
+_GET_OF_USER = select(user_extensions).where(
+    user_extensions.c.user_id == bindparam("user_id"),
+    user_extensions.c.company_id == bindparam("company_id"),
+)
+_DELETE_ONE = delete(user_extensions).where(
+    user_extensions.c.user_id == bindparam("user_id"),
+    user_extensions.c.urn == bindparam("urn"),
+    user_extensions.c.company_id == bindparam("company_id"),
+)
 
 
 def put_extension(
@@ -104,18 +123,49 @@ def put_extension(
     return _record(conn.execute(statement, values).one())
 
 
+def put_extensions(
+    conn: Connection,
+    company_id: str,
+    user_id: str,
+    docs: dict[str, dict[str, Any]],
+    now: datetime,
+) -> None:
+    """:func:`put_extension` for several URNs of one user at once (one ``executemany``,
+    nothing read back): the provisioning worker's write of one operation's extensions."""
+    if not docs:
+        return
+    statement = _UPSERTS_MANY["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    conn.execute(
+        statement,
+        [
+            {
+                "user_id": user_id,
+                "urn": urn,
+                "company_id": company_id,
+                "doc": doc,
+                "created": now,
+                "last_modified": now,
+                "version": 1,
+            }
+            for urn, doc in docs.items()
+        ],
+    )
+
+
 def get_extension(
     conn: Connection, company_id: str, user_id: str, urn: str
 ) -> ExtensionRecord | None:
     """The ``urn`` row of ``user_id``, or None."""
-    row = conn.execute(
-        select(user_extensions).where(
-            user_extensions.c.user_id == user_id,
-            user_extensions.c.urn == urn,
-            user_extensions.c.company_id == company_id,
-        )
-    ).first()
+    row = conn.execute(_GET_ONE, {"user_id": user_id, "urn": urn, "company_id": company_id}).first()
     return _record(row) if row else None
+
+
+def get_user_extensions(
+    conn: Connection, company_id: str, user_id: str
+) -> dict[str, ExtensionRecord]:
+    """Every extension row of ``user_id`` by URN, in one read."""
+    rows = conn.execute(_GET_OF_USER, {"user_id": user_id, "company_id": company_id})
+    return {row.urn: _record(row) for row in rows}
 
 
 def get_extension_records(
@@ -153,13 +203,7 @@ def get_extensions(
 
 def delete_extension(conn: Connection, company_id: str, user_id: str, urn: str) -> bool:
     """Remove the ``urn`` document of ``user_id``; False if there was none."""
-    result = conn.execute(
-        delete(user_extensions).where(
-            user_extensions.c.user_id == user_id,
-            user_extensions.c.urn == urn,
-            user_extensions.c.company_id == company_id,
-        )
-    )
+    result = conn.execute(_DELETE_ONE, {"user_id": user_id, "urn": urn, "company_id": company_id})
     return bool(result.rowcount)
 
 

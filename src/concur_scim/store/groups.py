@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -287,17 +287,20 @@ def load_members(conn: Connection, group_ids: list[str]) -> dict[str, list[dict[
     return out
 
 
+# Built once: every read of a user runs it (the ``groups`` attribute).
+_USER_GROUPS = (
+    select(group_members.c.member_id, groups.c.id, groups.c.display_name)
+    .join(groups, groups.c.id == group_members.c.group_id)
+    .where(group_members.c.member_id.in_(bindparam("ids", expanding=True)))
+    .order_by(groups.c.display_name_key)
+)
+
+
 def load_user_groups(conn: Connection, user_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """Direct groups of each user as SCIM ``groups`` values (RFC 7643 §4.1.2)."""
     out: dict[str, list[dict[str, Any]]] = {u: [] for u in user_ids}
     if not user_ids:
         return out
-    stmt = (
-        select(group_members.c.member_id, groups.c.id, groups.c.display_name)
-        .join(groups, groups.c.id == group_members.c.group_id)
-        .where(group_members.c.member_id.in_(user_ids))
-        .order_by(groups.c.display_name_key)
-    )
-    for row in conn.execute(stmt):
+    for row in conn.execute(_USER_GROUPS, {"ids": user_ids}):
         out[row.member_id].append({"value": row.id, "display": row.display_name, "type": "direct"})
     return out

@@ -3,10 +3,12 @@
 The queue is these tables (DESIGN "The path of one provisioning request"; no queue lives in
 memory). A worker takes a pending request with :func:`claim` (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, a conditional ``UPDATE`` on SQLite, where writers are serialised anyway) and
-proves it still holds it at the start of every step with :func:`hold`, in the same
-transaction as the step's writes: a worker whose lease expired and was taken over finds
-``hold`` false and writes nothing, so every step is applied once. Every function takes the
-caller's connection; none commits.
+proves it still holds it at the start of every chunk of operations with :func:`hold`, in
+the same transaction as the chunk's writes: a worker whose lease expired and was taken over
+finds ``hold`` false and writes nothing, so every operation is applied once. The worker's
+reads and writes of a chunk are set-wise (:func:`get_chunk`, :func:`add_result_rows`,
+:func:`finish_operations`: one statement each, whatever the chunk's size). Every function
+takes the caller's connection; none commits.
 """
 
 from __future__ import annotations
@@ -146,16 +148,7 @@ def _counts(conn: Connection, provision_id: str) -> tuple[int, int, int]:
 
 def failed_count(conn: Connection, provision_id: str) -> int:
     """How many operations of the request are done and did not fully succeed."""
-    ops = provision_operations.c
-    return int(
-        conn.execute(
-            select(func.count()).where(
-                ops.provision_id == provision_id,
-                ops.done.is_(True),
-                ops.success.is_not(True),
-            )
-        ).scalar_one()
-    )
+    return int(conn.execute(_FAILED_COUNT, {"pid": provision_id}).scalar_one())
 
 
 def get_provision(conn: Connection, company_id: str, provision_id: str) -> ProvisionRecord | None:
@@ -226,6 +219,53 @@ _GET_OPERATION = select(provision_operations).where(
     provision_operations.c.provision_id == bindparam("pid"),
     provision_operations.c.position == bindparam("pos"),
 )
+_GET_CHUNK = (
+    select(provision_operations)
+    .where(
+        provision_operations.c.provision_id == bindparam("pid"),
+        provision_operations.c.position.in_(bindparam("positions", expanding=True)),
+    )
+    .order_by(provision_operations.c.position)
+)
+_GET_CHUNK_RESULTS = (
+    select(provision_results)
+    .where(
+        provision_results.c.provision_id == bindparam("pid"),
+        provision_results.c.position.in_(bindparam("positions", expanding=True)),
+    )
+    .order_by(provision_results.c.position, provision_results.c.written)
+)
+_FAILED_COUNT = select(func.count()).where(
+    provision_operations.c.provision_id == bindparam("pid"),
+    provision_operations.c.done.is_(True),
+    provision_operations.c.success.is_not(True),
+)
+_RESOURCE_IDS = select(provision_operations.c.bulk_id, provision_operations.c.resource_id).where(
+    provision_operations.c.provision_id == bindparam("pid"),
+    provision_operations.c.bulk_id.in_(bindparam("bulk_ids", expanding=True)),
+    provision_operations.c.resource_id.is_not(None),
+)
+_INSERT_RESULT = provision_results.insert()
+_FINISH = (
+    update(provision_operations)
+    .where(
+        provision_operations.c.provision_id == bindparam("b_pid"),
+        provision_operations.c.position == bindparam("b_pos"),
+    )
+    .values(
+        resource_id=bindparam("b_resource_id"),
+        resolved=bindparam("b_resolved"),
+        done=True,
+        success=bindparam("b_success"),
+        code=bindparam("b_code"),
+        completed=bindparam("b_completed"),
+    )
+)
+_RELEASE = (
+    update(provisions)
+    .where(provisions.c.id == bindparam("pid"), provisions.c.lease_owner == bindparam("owner"))
+    .values(lease_owner=None, lease_expires=None)
+)
 _GET_RESULTS = (
     select(provision_results)
     .where(
@@ -250,11 +290,7 @@ def hold(conn: Connection, provision_id: str, owner: str, now: datetime, lease: 
 
 def release(conn: Connection, provision_id: str, owner: str) -> None:
     """Give the lease up at once (a worker stopping), so another worker need not wait."""
-    conn.execute(
-        update(provisions)
-        .where(provisions.c.id == provision_id, provisions.c.lease_owner == owner)
-        .values(lease_owner=None, lease_expires=None)
-    )
+    conn.execute(_RELEASE, {"pid": provision_id, "owner": owner})
 
 
 def _operation(row: Any) -> OperationRecord:
@@ -294,15 +330,79 @@ def resource_ids(conn: Connection, provision_id: str, bulk_ids: Sequence[str]) -
     """``{bulkId: user id}`` for those of ``bulk_ids`` whose operation wrote a user."""
     if not bulk_ids:
         return {}
-    ops = provision_operations.c
-    rows = conn.execute(
-        select(ops.bulk_id, ops.resource_id).where(
-            ops.provision_id == provision_id,
-            ops.bulk_id.in_(list(bulk_ids)),
-            ops.resource_id.is_not(None),
-        )
-    )
+    rows = conn.execute(_RESOURCE_IDS, {"pid": provision_id, "bulk_ids": list(bulk_ids)})
     return {r.bulk_id: r.resource_id for r in rows}
+
+
+def get_chunk(
+    conn: Connection, provision_id: str, positions: Sequence[int]
+) -> tuple[dict[int, OperationRecord], dict[int, list[ResultRecord]]]:
+    """The operations at ``positions`` and the result rows on record for them (two reads)."""
+    params = {"pid": provision_id, "positions": list(positions)}
+    operations = {r.position: _operation(r) for r in conn.execute(_GET_CHUNK, params)}
+    return operations, _result_records(conn.execute(_GET_CHUNK_RESULTS, params))
+
+
+def add_result_rows(
+    conn: Connection, provision_id: str, results: Sequence[ResultRecord], now: datetime
+) -> None:
+    """Write the result rows of several operations at once (each row names its position).
+
+    One ``executemany``; the primary key refuses a second result for the same extension.
+    """
+    if not results:
+        return
+    conn.execute(
+        _INSERT_RESULT,
+        [
+            {
+                "provision_id": provision_id,
+                "position": r.position,
+                "urn": r.urn,
+                "result": r.result,
+                "code": r.code,
+                "messages": r.messages or None,
+                "written": now,
+            }
+            for r in results
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class FinishedOperation:
+    """The final state of one operation, as :func:`finish_operations` records it."""
+
+    position: int
+    resource_id: str | None
+    resolved: dict[str, Any] | None
+    success: bool
+    code: str
+    completed: datetime
+
+
+def finish_operations(
+    conn: Connection, provision_id: str, finished: Sequence[FinishedOperation]
+) -> None:
+    """Mark several operations done, each with its user, identity decision and code
+    (one ``executemany``)."""
+    if not finished:
+        return
+    conn.execute(
+        _FINISH,
+        [
+            {
+                "b_pid": provision_id,
+                "b_pos": f.position,
+                "b_resource_id": f.resource_id,
+                "b_resolved": f.resolved,
+                "b_success": f.success,
+                "b_code": f.code,
+                "b_completed": f.completed,
+            }
+            for f in finished
+        ],
+    )
 
 
 def _state_condition(state: str | None) -> Any:
@@ -350,6 +450,10 @@ def get_results(
         rows = conn.execute(
             query.order_by(provision_results.c.position, provision_results.c.written)
         )
+    return _result_records(rows)
+
+
+def _result_records(rows: Any) -> dict[int, list[ResultRecord]]:
     found: dict[int, list[ResultRecord]] = {}
     for row in rows:
         found.setdefault(row.position, []).append(

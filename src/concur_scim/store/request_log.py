@@ -60,30 +60,42 @@ def _clip(value: str | None, size: int) -> str | None:
     return None if value is None else value[:size]
 
 
+def _row(entry: RequestLogEntry) -> dict[str, Any]:
+    """``entry`` as a row, values longer than their columns cut to fit."""
+    return {
+        "company_id": entry.company_id,
+        "at": entry.at,
+        "correlation_id": entry.correlation_id[:128],
+        "subject": entry.subject[:255],
+        "method": entry.method[:8],
+        "path": entry.path[:2048],
+        "resource_type": _clip(entry.resource_type, 64),
+        "resource_id": _clip(entry.resource_id, 255),
+        "status": entry.status,
+        "detail": entry.detail,
+        "dialect": _clip(entry.dialect, 32),
+        "response": entry.response,
+        "error": entry.error,
+        "fault_rule": entry.fault_rule,
+    }
+
+
 def add_request(conn: Connection, entry: RequestLogEntry, *, keep: int) -> None:
     """Store ``entry`` and drop that company's rows beyond the ``keep`` newest.
 
     Values longer than their columns are cut to fit. Flushes only: the caller commits.
     """
-    conn.execute(
-        request_log.insert().values(
-            company_id=entry.company_id,
-            at=entry.at,
-            correlation_id=entry.correlation_id[:128],
-            subject=entry.subject[:255],
-            method=entry.method[:8],
-            path=entry.path[:2048],
-            resource_type=_clip(entry.resource_type, 64),
-            resource_id=_clip(entry.resource_id, 255),
-            status=entry.status,
-            detail=entry.detail,
-            dialect=_clip(entry.dialect, 32),
-            response=entry.response,
-            error=entry.error,
-            fault_rule=entry.fault_rule,
-        )
-    )
-    prune_requests(conn, entry.company_id, keep)
+    add_requests(conn, [entry], keep=keep)
+
+
+def add_requests(conn: Connection, entries: list[RequestLogEntry], *, keep: int) -> None:
+    """Store ``entries`` in one statement (in order), then prune each of their companies
+    once to its ``keep`` newest rows. Flushes only: the caller commits."""
+    if not entries:
+        return
+    conn.execute(request_log.insert(), [_row(e) for e in entries])
+    for company_id in dict.fromkeys(e.company_id for e in entries):
+        prune_requests(conn, company_id, keep)
 
 
 def prune_requests(conn: Connection, company_id: str, keep: int) -> int:

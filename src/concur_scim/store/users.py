@@ -1,8 +1,9 @@
 """The user repository: rows of ``users`` in, :class:`ResourceRecord` out.
 
 Every function takes the caller's connection (the caller owns the transaction) and the
-caller's ``company_id``; none commits. Uniqueness is checked first for a precise message and
-enforced by the unique constraints, which decide races between concurrent writers.
+caller's ``company_id``; none commits. Uniqueness is enforced by the unique constraints,
+which decide races between concurrent writers; a probe names the attribute that is taken
+(after a create found a conflict, before an update that changes a unique attribute).
 """
 
 from __future__ import annotations
@@ -12,17 +13,29 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, exists, select, type_coerce, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    exists,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from concur_scim.scim.errors import InvalidFilter
 from concur_scim.scim.filter_ast import Compare, Present
 from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER, ResourceSchema, user_schema
+from concur_scim.scim.text import storable_text
 from concur_scim.store.errors import Conflict
 from concur_scim.store.filter_sql import ColumnMap, Condition
 from concur_scim.store.groups import touch_groups_of
 from concur_scim.store.paging import ListQuery, row_to_record, run_list
-from concur_scim.store.records import Page, ResourceRecord
+from concur_scim.store.records import Page, ResourceRecord, utc
 from concur_scim.store.tables import Document, group_members, user_extensions, users
 
 
@@ -85,24 +98,46 @@ def _columns(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_unique(conn: Connection, company_id: str, cols: dict[str, Any], own_id: str) -> None:
-    checks = (
-        ("userName", users.c.user_name_key == cols["user_name_key"]),
-        (
-            "externalId",
-            (users.c.company_id == company_id) & (users.c.external_id == cols["external_id"]),
-        ),
-        (
-            "employeeNumber",
-            (users.c.company_id == company_id)
-            & (users.c.employee_number == cols["employee_number"]),
-        ),
-    )
-    for field, condition in checks:
-        if field != "userName" and cols[field_column(field)] is None:
-            continue
-        if conn.execute(select(users.c.id).where(condition, users.c.id != own_id).limit(1)).first():
-            raise Conflict(field)
+_UNIQUE_FIELDS = ("userName", "externalId", "employeeNumber")
+
+
+def _check_unique(
+    conn: Connection,
+    company_id: str,
+    cols: dict[str, Any],
+    own_id: str,
+    unchanged: Collection[str] = (),
+) -> None:
+    """Raise :class:`Conflict` naming the first unique attribute of ``cols`` that another
+    user holds; ``unchanged`` names those the write keeps as they were (not probed). One
+    SELECT for all of them, each condition an index seek."""
+    checks = {
+        "userName": users.c.user_name_key == cols["user_name_key"],
+        "externalId": (users.c.company_id == company_id)
+        & (users.c.external_id == cols["external_id"]),
+        "employeeNumber": (users.c.company_id == company_id)
+        & (users.c.employee_number == cols["employee_number"]),
+    }
+    probed = [
+        field
+        for field in _UNIQUE_FIELDS
+        if field not in unchanged and (field == "userName" or cols[field_column(field)] is not None)
+    ]
+    if not probed:
+        return
+    taken = conn.execute(
+        select(
+            users.c.user_name_key, users.c.company_id, users.c.external_id, users.c.employee_number
+        )
+        .where(or_(*(checks[f] for f in probed)), users.c.id != own_id)
+        .limit(len(probed))
+    ).all()
+    for field in probed:  # in the order of _UNIQUE_FIELDS: userName is reported first
+        column = field_column(field)
+        for row in taken:
+            same_scope = field == "userName" or row.company_id == company_id
+            if same_scope and getattr(row, column) == cols[column]:
+                raise Conflict(field)
 
 
 def field_column(field: str) -> str:
@@ -114,23 +149,51 @@ def field_column(field: str) -> str:
     }[field]
 
 
+def _insert_statement(dialect: str) -> Any:
+    """INSERT of a user that yields no row, instead of failing, when a unique attribute is
+    taken (``ON CONFLICT DO NOTHING``, the same on PostgreSQL and SQLite ≥ 3.24), and
+    answers the new row's ``seq``. Built once per dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(users).on_conflict_do_nothing().returning(users.c.seq)
+
+
+_INSERTS = {name: _insert_statement(name) for name in ("postgresql", "sqlite")}
+
+
 def insert_user(
     conn: Connection, company_id: str, user_id: str, doc: dict[str, Any], now: datetime
 ) -> ResourceRecord:
-    """Insert a new user; raises :class:`Conflict` when a unique attribute is taken."""
+    """Insert a new user; raises :class:`Conflict` when a unique attribute is taken.
+
+    The insert comes first and the uniqueness probe only when it found a conflict, so a
+    create costs one statement; the record is built from what was written (no re-read).
+    """
     cols = _columns(doc)
-    _check_unique(conn, company_id, cols, user_id)
+    values = {
+        "id": user_id,
+        "company_id": company_id,
+        "created": now,
+        "last_modified": now,
+        "version": 1,
+        **cols,
+    }
     try:
-        conn.execute(
-            users.insert().values(
-                id=user_id, company_id=company_id, created=now, last_modified=now, version=1, **cols
-            )
-        )
+        seq = conn.execute(_INSERTS[conn.dialect.name], values).scalar()
     except IntegrityError:
         raise Conflict(None) from None
-    found = get_user(conn, company_id, user_id)
-    assert found is not None
-    return found
+    if seq is None:  # a unique attribute is taken: say which
+        _check_unique(conn, company_id, cols, user_id)
+        raise Conflict(None)  # taken by a writer that has not committed yet
+    at = utc(now)
+    return ResourceRecord(
+        id=user_id,
+        company_id=company_id,
+        seq=seq,
+        doc=doc,
+        created=at,
+        last_modified=at,
+        version=1,
+    )
 
 
 def get_user(
@@ -152,20 +215,33 @@ def get_user(
 def update_user(
     conn: Connection, record: ResourceRecord, doc: dict[str, Any], now: datetime
 ) -> ResourceRecord:
-    """Store ``doc`` as the next version of ``record``; raises :class:`Conflict`."""
+    """Store ``doc`` as the next version of ``record``; raises :class:`Conflict`.
+
+    Only the unique attributes the write changes are probed; the record answered is built
+    from what was written and the version the UPDATE returned (no re-read).
+    """
     cols = _columns(doc)
-    _check_unique(conn, record.company_id, cols, record.id)
+    before = _columns(record.doc)
+    unchanged = [f for f in _UNIQUE_FIELDS if cols[field_column(f)] == before[field_column(f)]]
+    _check_unique(conn, record.company_id, cols, record.id, unchanged)
     try:
-        conn.execute(
+        version = conn.execute(
             update(users)
             .where(users.c.id == record.id)
             .values(last_modified=now, version=users.c.version + 1, **cols)
-        )
+            .returning(users.c.version)
+        ).scalar_one()
     except IntegrityError:
         raise Conflict(None) from None
-    found = get_user(conn, record.company_id, record.id)
-    assert found is not None
-    return found
+    return ResourceRecord(
+        id=record.id,
+        company_id=record.company_id,
+        seq=record.seq,
+        doc=doc,
+        created=record.created,
+        last_modified=utc(now),
+        version=version,
+    )
 
 
 def delete_user(conn: Connection, company_id: str, user_id: str, now: datetime) -> bool:
@@ -196,8 +272,49 @@ def soft_delete_user(conn: Connection, record: ResourceRecord, now: datetime) ->
     )
 
 
+# The lookup identity providers make before every write, ``userName eq "…"`` (idp-clients.md),
+# as one statement built once: at most one row (userName is unique), an index seek on
+# ``user_name_key``; what the general path (store/paging.py) would run for it, minus its
+# construction.
+_BY_USER_NAME = (
+    select(users)
+    .where(
+        users.c.user_name_key == bindparam("key"),
+        users.c.company_id == bindparam("company_id"),
+        users.c.deleted_at.is_(None),
+    )
+    .limit(2)
+)
+
+
+def _user_name_lookup(query: ListQuery) -> str | None:
+    """The userName of a plain first-page ``userName eq "…"`` query, else None."""
+    expr = query.filter
+    if (
+        not isinstance(expr, Compare)
+        or expr.op != "eq"
+        or expr.path.attr.lower() != "username"
+        or expr.path.sub is not None
+        or (expr.path.urn is not None and expr.path.urn.lower() != CORE_USER.lower())
+        or not isinstance(expr.value, str)
+        or not storable_text(expr.value)
+        or query.sort_by
+        or query.offset
+        or query.after_seq is not None
+        or query.limit < 1
+    ):
+        return None
+    return expr.value
+
+
 def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
     """A page of live users of ``company_id`` matching ``query``."""
+    user_name = _user_name_lookup(query)
+    if user_name is not None:
+        params = {"key": user_name_key(user_name), "company_id": company_id}
+        records = [row_to_record(r) for r in conn.execute(_BY_USER_NAME, params)]
+        total = len(records) if query.want_total else None
+        return Page(records=records[: query.limit], total=total, next_seq=None)
     scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
     return run_list(conn, users, scope, query, resource=user_schema(), cmap=USER_COLUMNS)
 
