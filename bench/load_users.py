@@ -43,6 +43,7 @@ from concur_scim.store.companies import ensure_default_company
 from concur_scim.store.db import create_db_engine, unit_of_work
 from concur_scim.store.migrate import upgrade
 from concur_scim.store.tables import users
+from concur_scim.store.user_counts import recount
 
 # Columns whose value differs between two stores of the same user by design.
 VOLATILE = ("seq", "id", "created", "last_modified")
@@ -207,6 +208,8 @@ def load(
                 if not quiet and (done % max(batch, 100_000) < batch or done == count):
                     elapsed = time.perf_counter() - began
                     print(f"  {done:>9,} users  {elapsed:7.1f} s  {done / elapsed:9,.0f} users/s")
+        with unit_of_work(engine, write=True) as conn:
+            recount(conn, company_id)  # the live-user count the store keeps (user_counts)
         seconds = time.perf_counter() - began
         if engine.dialect.name == "sqlite":
             with engine.connect() as conn:

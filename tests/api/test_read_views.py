@@ -27,7 +27,7 @@ from concur_scim.services.extensions import (
     put_user_extension,
 )
 from concur_scim.store.db import unit_of_work
-from concur_scim.store.tables import companies, user_extensions, users
+from concur_scim.store.tables import companies, user_counts, user_extensions, users
 
 SPEND = "/profile/spend/v4.1/Users"
 TRAVEL = "/profile/travel/v4/Users"
@@ -267,6 +267,7 @@ def other_company_user(client: TestClient, engine: Engine) -> Iterator[tuple[str
     with engine.begin() as conn:
         conn.execute(delete(user_extensions).where(user_extensions.c.company_id == company))
         conn.execute(delete(users).where(users.c.company_id == company))
+        conn.execute(delete(user_counts).where(user_counts.c.company_id == company))
         conn.execute(delete(companies).where(companies.c.id == company))
 
 

@@ -15,7 +15,7 @@ from support.factories import patch, user_body
 from support.sql import insert_users, recorded_sql
 
 from concur_scim.scim.role_catalogue import SAP_GROUP, catalogue, company_catalogue
-from concur_scim.store.tables import companies, role_groups, role_members, users
+from concur_scim.store.tables import companies, role_groups, role_members, user_counts, users
 
 GROUPS = "/scim/v4/Groups"
 USERS_V2 = "/scim/v2/Users"
@@ -107,6 +107,7 @@ def other_company(client: TestClient, engine: Engine) -> Iterator[str]:
         conn.execute(delete(role_members).where(role_members.c.company_id == company))
         conn.execute(delete(role_groups).where(role_groups.c.company_id == company))
         conn.execute(delete(users).where(users.c.company_id == company))
+        conn.execute(delete(user_counts).where(user_counts.c.company_id == company))
         conn.execute(delete(companies).where(companies.c.id == company))
 
 

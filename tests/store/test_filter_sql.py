@@ -15,6 +15,7 @@ from concur_scim.scim.registry import group_schema, user_schema
 from concur_scim.store.filter_sql import compile_filter
 from concur_scim.store.groups import GROUP_COLUMNS
 from concur_scim.store.tables import groups, users
+from concur_scim.store.user_counts import recount
 from concur_scim.store.users import USER_COLUMNS
 
 USERS = "/scim/v2/Users"
@@ -162,6 +163,7 @@ def many_rows(client: TestClient, engine: Engine) -> str:
                 for i in range(2000)
             ],
         )
+        recount(conn, company)  # as the store keeps it (store/user_counts.py)
         conn.execute(
             groups.insert(),
             [

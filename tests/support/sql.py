@@ -12,6 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
+from concur_scim.api.journal_writer import THREAD_NAME as JOURNAL_THREAD
 from concur_scim.services.webhooks import THREAD_NAME as DELIVERY_THREAD
 from concur_scim.store.tables import (
     group_members,
@@ -22,15 +23,18 @@ from concur_scim.store.tables import (
     request_log,
     role_groups,
     role_members,
+    user_counts,
     user_extensions,
     users,
 )
+from concur_scim.store.user_counts import recount
 from concur_scim.worker import THREAD_NAME as WORKER_THREAD
 
 # The tables tests write rows to, children before parents (so deleting in this order never
 # trips a foreign key). Companies and credentials are left to the tests that make them.
 DATA_TABLES = (
     request_log,
+    user_counts,
     provision_results,
     provision_operations,
     provisions,
@@ -49,16 +53,19 @@ def recorded_sql(client: TestClient) -> Iterator[list[str]]:
 
     Left out: what runs beside the requests on its own schedule, namely the embedded
     provisioning worker's and webhook deliverer's polling (their threads), the audit
-    trail's ``request_log`` row, written after each response, and the fault rule cache's
+    trail's ``request_log`` rows, written after the responses by the journal's writer
+    thread (api/journal_writer.py), and the fault rule cache's
     refresh (``fault_rules``, at most once a second per process, services/faults.py).
     """
     engine: Engine = client.app.state.services.engine  # type: ignore[attr-defined]
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if threading.current_thread().name in (WORKER_THREAD, DELIVERY_THREAD) or any(
-            table in statement for table in ("request_log", "fault_rules")
-        ):
+        if threading.current_thread().name in (
+            WORKER_THREAD,
+            DELIVERY_THREAD,
+            JOURNAL_THREAD,
+        ) or any(table in statement for table in ("request_log", "fault_rules")):
             return
         statements.append(statement)
 
@@ -91,4 +98,5 @@ def insert_users(engine: Engine, company: str, size: int, *, active: bool = True
                 for i in ids
             ],
         )
+        recount(conn, company)  # as the store keeps it (store/user_counts.py)
     return ids

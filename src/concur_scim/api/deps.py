@@ -9,6 +9,7 @@ a worker thread once: for the route itself.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hmac
 import inspect
@@ -185,22 +186,84 @@ ReadConn = Annotated[Connection, Depends(read_unit)]
 WriteConn = Annotated[Connection, Depends(write_unit, scope="function")]
 
 
+@dataclass(frozen=True)
+class ReadCall:
+    """Everything a read route needs, from one dependency (api/scopes.py ``reader``): the
+    services, the authenticated caller (scopes already checked) and, inside the route, its
+    read transaction ``conn`` (None until :class:`UnitOfWorkRoute` opens it). The hottest
+    routes (a lookup is made before every write an identity provider sends) take this rather
+    than four dependencies: FastAPI solves each dependency at a cost."""
+
+    services: Services
+    principal: Principal
+    conn: Connection | None = None
+    # A read whose cost does not grow with the directory (api/scopes.py ``short_read``),
+    # run on the event loop on SQLite (:func:`_on_the_loop`).
+    short: bool = False
+
+    @property
+    def company_id(self) -> str:
+        """The caller's company."""
+        return self.principal.company_id
+
+    @property
+    def connection(self) -> Connection:
+        """The route's read transaction (opened by :class:`UnitOfWorkRoute`)."""
+        assert self.conn is not None, "a ReadCall is opened by UnitOfWorkRoute"
+        return self.conn
+
+
 def _in_units(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     """``endpoint`` (a sync route) with each :class:`PendingUnit` argument replaced by an
-    open unit of work, committed when the route returns and before the response is sent
-    (a failed commit is a failed request), rolled back when it raises."""
+    open unit of work, and each :class:`ReadCall` given its read transaction; committed
+    when the route returns and before the response is sent (a failed commit is a failed
+    request), rolled back when it raises."""
 
     @functools.wraps(endpoint)
     def in_units(*args: Any, **kwargs: Any) -> Any:
-        pending = [(k, v) for k, v in kwargs.items() if isinstance(v, PendingUnit)]
+        pending = [(k, v) for k, v in kwargs.items() if isinstance(v, PendingUnit | ReadCall)]
         if not pending:
             return endpoint(*args, **kwargs)
         with ExitStack() as units:
             for name, unit in pending:
-                kwargs[name] = units.enter_context(unit_of_work(unit.engine, write=unit.write))
+                if isinstance(unit, ReadCall):
+                    engine = unit.services.engine
+                    conn = units.enter_context(unit_of_work(engine, write=False))
+                    kwargs[name] = dataclasses.replace(unit, conn=conn)
+                else:
+                    kwargs[name] = units.enter_context(unit_of_work(unit.engine, write=unit.write))
             return endpoint(*args, **kwargs)
 
     return in_units
+
+
+def _on_the_loop(kwargs: dict[str, Any]) -> bool:
+    """Whether a route call runs on the event loop: a short read (:class:`ReadCall` with
+    ``short``, no other unit) on SQLite. Its statements are index reads that never wait for
+    a lock (WAL: readers neither block the writer nor wait for it), so a worker thread would
+    only add a hop, which under concurrent requests costs as much CPU as the lookup itself
+    (bench/README.md). Every other route runs in a worker thread: on PostgreSQL every
+    statement waits for the network, and a long read (a filter over JSON, a deep page, a
+    large group) must not hold up the loop."""
+    calls = [v for v in kwargs.values() if isinstance(v, ReadCall)]
+    return (
+        bool(calls)
+        and all(c.short and c.services.engine.dialect.name == "sqlite" for c in calls)
+        and not any(isinstance(v, PendingUnit) for v in kwargs.values())
+    )
+
+
+def _dispatched(run: Callable[..., Any]) -> Callable[..., Any]:
+    """``run`` (a sync route in its units of work) called on the event loop or in a worker
+    thread (:func:`_on_the_loop`)."""
+
+    @functools.wraps(run)
+    async def dispatched(*args: Any, **kwargs: Any) -> Any:
+        if _on_the_loop(kwargs):
+            return run(*args, **kwargs)
+        return await run_in_threadpool(run, *args, **kwargs)
+
+    return dispatched
 
 
 class UnitOfWorkRoute(APIRoute):
@@ -211,7 +274,7 @@ class UnitOfWorkRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _in_units(endpoint)
+            endpoint = _dispatched(_in_units(endpoint))
         super().__init__(path, endpoint, **kwargs)
 
 

@@ -3,10 +3,11 @@
 The audit middleware (api/audit.py) hands each journaled exchange to :meth:`JournalWriter.submit`
 once its response is complete and goes on at once: no thread hop and no transaction on the
 request's path. The writer thread turns what it was handed into rows (the redacted body
-summaries are computed there), inserts every row waiting in one transaction and prunes each
-company of the batch once (``CONCUR_SCIM_REQUEST_LOG_KEEP``). A quiet server writes each row
-as it comes; under load, rows queue while a batch is written and the next batch takes them
-all, so a write costs a share of one transaction instead of one of its own.
+summaries are computed there) and inserts every row waiting in one transaction. A company is
+pruned to its newest ``CONCUR_SCIM_REQUEST_LOG_KEEP`` rows once it has a tenth of that many
+new ones, so it holds between N and N + N/10 rows (exactly N for N < 10). A quiet server
+writes each row as it comes; under load, rows queue while a batch is written and the next
+batch takes them all, so a write costs a share of one transaction instead of one of its own.
 
 Contract:
 
@@ -41,6 +42,7 @@ log = logging.getLogger("concur_scim.audit")
 THREAD_NAME = "journal-writer"
 MAX_BATCH = 500
 MAX_PENDING = 20_000
+PRUNE_FRACTION = 10  # a company is pruned once it has keep // 10 new rows (at least 1)
 
 # What the middleware submits: builds the row in the writer thread (None: nothing to store).
 EntryBuilder = Callable[[], RequestLogEntry | None]
@@ -75,6 +77,7 @@ class JournalWriter:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._unpruned: dict[str, int] = {}  # rows written per company since its last prune
         _WRITERS.add(self)
 
     def submit(self, build: EntryBuilder) -> None:
@@ -158,5 +161,16 @@ class JournalWriter:
                     )
 
     def _store(self, entries: list[RequestLogEntry]) -> None:
+        # Prune a company once it has a tenth of ``keep`` new rows: a DELETE per write would
+        # cost more than the write itself.
+        every = max(1, self._keep // PRUNE_FRACTION)
+        due = []
+        for entry in entries:
+            written = self._unpruned.get(entry.company_id, 0) + 1
+            self._unpruned[entry.company_id] = written
+            if written >= every and entry.company_id not in due:
+                due.append(entry.company_id)
         with unit_of_work(self._engine, write=True) as conn:
-            add_requests(conn, entries, keep=self._keep)
+            add_requests(conn, entries, keep=self._keep, prune=due)
+        for company_id in due:
+            self._unpruned[company_id] = 0

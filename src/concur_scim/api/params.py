@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -164,3 +165,34 @@ def search_params(body: Any, dialect: Dialect) -> dict[str, Any]:
         ):
             raise InvalidSyntax(f"'schemas' must contain {dialect.search_schemas[0]}")
     return {k: v for k, v in body.items() if k != "schemas"}
+
+
+SHORT_PAGE = 200  # users rendered by a read that may run on the event loop
+SHORT_OFFSET = 1000  # rows an index page may skip and still be short
+# The lookups identity providers make: an equality on an indexed, unique-ish column.
+_INDEXED_EQUALITY = re.compile(
+    r'[ \t]*(?:userName|externalId|id)[ \t]+eq[ \t]+"(?:[^"\\]|\\.)*"[ \t]*', re.IGNORECASE
+)
+
+
+def short_read(params: Mapping[str, str], settings: Settings, dialect: Dialect) -> bool:
+    """Whether a users read costs the same at any directory size, judged from its query
+    alone (api/deps.py runs such reads on the event loop): no sort, at most
+    :data:`SHORT_PAGE` users from at most :data:`SHORT_OFFSET` deep (or a cursor), and no
+    filter or an equality on ``userName``, ``externalId`` or ``id`` (index seeks). A read by
+    id has no query and is short. Anything unparsable is not short: it runs in a thread and
+    gets its error there."""
+    q = {k.lower(): v for k, v in params.items()}
+    if "sortby" in q:
+        return False
+    count = q.get("count")
+    size = dialect.default_page_size or settings.default_page_size
+    if count is not None:
+        if not count.isdigit():
+            return False
+        size = int(count)
+    start = q.get("startindex")
+    if start is not None and not (start.isdigit() and int(start) <= SHORT_OFFSET):
+        return False
+    found = q.get("filter")
+    return size <= SHORT_PAGE and (found is None or _INDEXED_EQUALITY.fullmatch(found) is not None)

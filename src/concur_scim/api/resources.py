@@ -21,6 +21,7 @@ from starlette.responses import Response
 from concur_scim.api.deps import (
     BodyDep,
     CompanyDep,
+    ReadCall,
     ReadConn,
     Services,
     ServicesDep,
@@ -33,6 +34,7 @@ from concur_scim.api.params import (
     encode_cursor,
     parse_list_request,
     search_params,
+    short_read,
 )
 from concur_scim.api.render import location, render
 from concur_scim.api.responses import ScimResponse, list_response
@@ -41,6 +43,7 @@ from concur_scim.api.scopes import (
     hide_unreadable,
     keep_external_id,
     readable_path,
+    reader,
     require,
     user_attributes,
 )
@@ -111,10 +114,6 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     # Attribute scopes (externalId) apply to users only.
     write = [require(family, "write"), *([user_attributes()] if kind is USERS else [])]
 
-    def projection_of(request: Request) -> Projection:
-        q = {k.lower(): v for k, v in request.query_params.items()}
-        return Projection.parse(resource, q.get("attributes"), q.get("excludedattributes"))
-
     def one(
         conn: Connection,
         request: Request,
@@ -171,18 +170,23 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             clock=svc.clock,
             **_write_options(kind, svc, write_options, request, body),
         )
-        response = one(conn, request, record, projection_of(request), dialect.create_status)
+        response = one(
+            conn, request, record, projection_of(request, resource), dialect.create_status
+        )
         response.headers["Location"] = location(record, resource, base_url(request, dialect))
         return response
 
-    @router.get("", dependencies=[require(family, "read")])
-    def list_resources(
-        request: Request, company: CompanyDep, conn: ReadConn, svc: ServicesDep
-    ) -> Response:
+    # The reads identity providers make most (a lookup before every write) take one
+    # dependency (api/deps.py ReadCall); short user reads run on the event loop on SQLite.
+    read_call = reader(family, _short_user_read(dialect) if kind is USERS else None)
+
+    @router.get("")
+    def list_resources(request: Request, call: ReadCall = read_call) -> Response:
+        settings = call.services.settings
         parsed = parse_list_request(
-            request.query_params, resource, dialect, svc.settings, policy=dialect.list_filter
+            request.query_params, resource, dialect, settings, policy=dialect.list_filter
         )
-        return many(conn, request, company, parsed)
+        return many(call.connection, request, call.company_id, parsed)
 
     def search(
         request: Request, company: CompanyDep, conn: ReadConn, body: BodyDep, svc: ServicesDep
@@ -196,13 +200,13 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
     if dialect.search:
         router.post("/.search", dependencies=[require(family, "search")])(search)
 
-    @router.get("/{resource_id}", dependencies=[require(family, "read")])
-    def read(resource_id: str, request: Request, company: CompanyDep, conn: ReadConn) -> Response:
-        record = kind.get(conn, company, resource_id)
+    @router.get("/{resource_id}")
+    def read(resource_id: str, request: Request, call: ReadCall = read_call) -> Response:
+        record = kind.get(call.connection, call.company_id, resource_id)
         if_none_match = request.headers.get("if-none-match")
         if if_none_match and _matches(record, if_none_match):
             return Response(status_code=304, headers={"ETag": record.etag})
-        return one(conn, request, record, projection_of(request))
+        return one(call.connection, request, record, projection_of(request, resource))
 
     @router.put("/{resource_id}", dependencies=write)
     def replace(
@@ -224,7 +228,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             if_match=request.headers.get("if-match"),
             **_write_options(kind, svc, write_options, request, body),
         )
-        return one(conn, request, record, projection_of(request))
+        return one(conn, request, record, projection_of(request, resource))
 
     @router.patch("/{resource_id}", dependencies=write)
     def patch(
@@ -244,7 +248,7 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
             if_match=request.headers.get("if-match"),
             **_write_options(kind, svc, write_options, request, body),
         )
-        projection = projection_of(request)
+        projection = projection_of(request, resource)
         asked = projection.attributes or projection.excluded or getattr(request.state, "lint", None)
         if kind is GROUPS and dialect.group_patch_no_content and not asked:
             # RFC 7644 §3.5.2 allows 204; Entra prefers it for groups (idp-clients.md §1.4),
@@ -263,6 +267,19 @@ def resource_router(kind: ResourceKind, dialect: Dialect) -> APIRouter:
         return Response(status_code=204)
 
     return router
+
+
+def _short_user_read(dialect: Dialect) -> Callable[[Request, Services], bool]:
+    def short(request: Request, svc: Services) -> bool:
+        return short_read(request.query_params, svc.settings, dialect)
+
+    return short
+
+
+def projection_of(request: Request, resource: ResourceSchema) -> Projection:
+    """The ``attributes`` / ``excludedAttributes`` of the query (RFC 7644 §3.4.2.5)."""
+    q = {k.lower(): v for k, v in request.query_params.items()}
+    return Projection.parse(resource, q.get("attributes"), q.get("excludedattributes"))
 
 
 def _search(

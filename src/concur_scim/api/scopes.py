@@ -41,7 +41,14 @@ from typing import Any
 from fastapi import Depends, Request
 from sqlalchemy import Connection
 
-from concur_scim.api.deps import BodyDep, Principal, PrincipalDep, authenticate
+from concur_scim.api.deps import (
+    BodyDep,
+    Principal,
+    PrincipalDep,
+    ReadCall,
+    Services,
+    authenticate,
+)
 from concur_scim.scim.errors import Forbidden, ScimError
 from concur_scim.scim.filter_ast import And, AttrPath, Expr, Not, Or
 from concur_scim.scim.patch import expand_value, parse_patch_request
@@ -149,6 +156,25 @@ def require(family: str, action: str, *, auth: Authenticator = authenticate) -> 
         enforce(request.state.principal, need)
 
     return Depends(check_scopes)
+
+
+def reader(family: str, short: Callable[[Request, Services], bool] | None = None) -> Any:
+    """One dependency for a read route: authentication (:func:`authenticate`), the scopes of
+    ``RULES[family, "read"]``, and the services, as a :class:`ReadCall` whose read
+    transaction :class:`~concur_scim.api.deps.UnitOfWorkRoute` opens where the route runs.
+    ``short(request, services)`` tells a read whose cost does not grow with the directory
+    (api/params.py ``short_read``); None: no read is."""
+    need = RULES[family, "read"]
+
+    async def read_call(request: Request) -> ReadCall:
+        svc: Services = request.app.state.services
+        await authenticate(request, svc)
+        principal: Principal = request.state.principal
+        enforce(principal, need)
+        is_short = short is not None and short(request, svc)
+        return ReadCall(services=svc, principal=principal, short=is_short)
+
+    return Depends(read_call)
 
 
 def user_attributes(*, provisioning: bool = False) -> Any:

@@ -104,6 +104,14 @@ class AttributeDef:
     rules: tuple[str, ...] = ()
     any_of: tuple[str, ...] = ()
     value_shorthand: bool = False
+    # Derived: the sub-attributes a client may set (not readOnly), for the validators.
+    writable_subs: tuple[AttributeDef, ...] = field(
+        init=False, compare=False, repr=False, default=()
+    )
+
+    def __post_init__(self) -> None:
+        subs = tuple(s for s in self.sub_attributes if s.mutability != "readOnly")
+        object.__setattr__(self, "writable_subs", subs)
 
     def sub(self, name: str) -> AttributeDef | None:
         """The sub-attribute called ``name`` (case-insensitive, RFC 7644 §3.10), or None.
@@ -188,6 +196,12 @@ class SchemaDef:
     urn: str
     attributes: tuple[AttributeDef, ...]
     by_key: dict[str, AttributeDef] = field(compare=False, repr=False)
+    # Derived: the attributes a client may set (not readOnly), for the validators.
+    writable: tuple[AttributeDef, ...] = field(init=False, compare=False, repr=False, default=())
+
+    def __post_init__(self) -> None:
+        attrs = tuple(a for a in self.attributes if a.mutability != "readOnly")
+        object.__setattr__(self, "writable", attrs)
 
     def attribute(self, name: str) -> AttributeDef | None:
         """The top-level attribute ``name`` (case-insensitive), or None."""

@@ -92,18 +92,19 @@ class _Checker:
     def schema(
         self, part: dict[str, Any], schema: SchemaDef, before: dict[str, Any] | None, *, core: bool
     ) -> None:
-        for attr in schema.attributes:
-            if attr.mutability == "readOnly":
-                continue
-            where = Where(schema.urn, attr.name, core)
+        for attr in schema.writable:
             value = part.get(attr.name)
             if not self.generic and before is not None and attr.mutability == "immutable":
-                value = _immutable(value, before.get(attr.name), attr, where)
+                value = _immutable(
+                    value, before.get(attr.name), attr, Where(schema.urn, attr.name, core)
+                )
             if value is None:
                 part.pop(attr.name, None)
                 if attr.strict_required:
-                    self.report("required", where, "is required")
+                    self.report("required", Where(schema.urn, attr.name, core), "is required")
                 continue
+            # Built only for a value that is there: most attributes of a schema are absent.
+            where = Where(schema.urn, attr.name, core)
             value = self.value(value, attr, where)
             part[attr.name] = self.rules(value, attr, where)
 
@@ -132,16 +133,14 @@ class _Checker:
         return value
 
     def complex(self, value: dict[str, Any], attr: AttributeDef, where: Where) -> dict[str, Any]:
-        for sub in attr.sub_attributes:
-            if sub.mutability == "readOnly":
-                continue
+        for sub in attr.writable_subs:
             sub_value = value.get(sub.name)
             if sub_value is None:
                 if sub.strict_required:
                     self.report("required", where.child(sub.name), "is required")
                 continue
-            checked = self.value(sub_value, sub, where.child(sub.name))
-            value[sub.name] = self.rules(checked, sub, where.child(sub.name))
+            at = where.child(sub.name)
+            value[sub.name] = self.rules(self.value(sub_value, sub, at), sub, at)
         if attr.any_of and all(value.get(name) is None for name in attr.any_of):
             self.report("anyOf", where, f"needs one of: {', '.join(attr.any_of)}")
         return value

@@ -122,9 +122,10 @@ def _merge_schema_object(
     if not isinstance(value, dict):
         findings.add("type", schema.urn, f"'{schema.urn}' must be an object")
         return
+    report = _reporter(schema, findings)  # one for the whole object, not one per key
     for key, sub_value in value.items():
         if isinstance(key, str):
-            _set_reported(doc, schema, key, sub_value, resource, findings)
+            _set_reported(doc, schema, key, sub_value, resource, findings, report)
 
 
 def _set_reported(
@@ -134,14 +135,14 @@ def _set_reported(
     value: Any,
     resource: ResourceSchema,
     findings: Findings,
+    report: Report | None = None,
 ) -> None:
     """:func:`_set_attribute`, each wrong value reported as a ``type`` finding at its own
     path (``name.familyName``, ``emails[0].value``) and left out, so that the rest of the
-    attribute and the other attributes are still checked."""
-
-    def report(path: str, detail: str) -> None:
-        findings.add("type", f"{schema.urn}:{path}", detail)
-
+    attribute and the other attributes are still checked. ``report``: the
+    :func:`_reporter` of ``schema`` and ``findings``, when the caller has one already."""
+    if report is None:
+        report = _reporter(schema, findings)
     try:
         _set_attribute(doc, schema, name, value, resource, report)
     except InvalidValue as error:
@@ -150,6 +151,15 @@ def _set_reported(
 
 Report = Callable[[str, str], None]
 """Where a wrong value sits (an attribute path) and why; called instead of raising."""
+
+
+def _reporter(schema: SchemaDef, findings: Findings) -> Report:
+    """Report a wrong value of ``schema`` as a ``type`` finding at its qualified path."""
+
+    def report(path: str, detail: str) -> None:
+        findings.add("type", f"{schema.urn}:{path}", detail)
+
+    return report
 
 
 def _set_attribute(

@@ -178,6 +178,15 @@ def _downstream_by_key() -> dict[str, SchemaDef]:
     return {key.lower(): schema for key, schema in registry.downstream_schemas().items()}
 
 
+@cache
+def _extension_resource(urn: str) -> ResourceSchema | None:
+    # Built once per URN: the worker validates every extension of every operation.
+    schema = downstream_schema(urn)
+    if schema is None:
+        return None
+    return ResourceSchema(name=urn, endpoint="", core=schema, extensions=(), models=())
+
+
 def normalize_extension(
     payload: Any,
     urn: str,
@@ -196,7 +205,8 @@ def normalize_extension(
     schema = downstream_schema(urn)
     if schema is None:
         return copy.deepcopy(payload)
-    resource = ResourceSchema(name=urn, endpoint="", core=schema, extensions=(), models=())
+    resource = _extension_resource(schema.urn)
+    assert resource is not None
     doc = normalize_resource(payload, resource, strict=True, previous=previous, findings=findings)
     # normalize_resource drops the resource-level names id/meta/schemas/groups; an extension
     # may define its own attribute with one of them (Travel's ``groups``, §6.14).

@@ -25,6 +25,7 @@ from concur_scim.store.tables import (
     user_extensions,
     users,
 )
+from concur_scim.store.user_counts import recount
 
 # Children before parents, so no delete trips a foreign key. Companies, credentials,
 # signing keys and fault rules are not data of a company's directory: they stay.
@@ -62,6 +63,8 @@ def reset(conn: Connection, company_id: str | None) -> dict[str, int]:
             else:
                 statement = statement.where(table.c.company_id == company_id)
         counts[name] = int(conn.execute(statement).rowcount or 0)
+    # The live-user counts go with the users (store/user_counts.py).
+    recount(conn, company_id)
     return counts
 
 

@@ -82,6 +82,10 @@ def _write_lock(engine: Engine) -> AbstractContextManager[object]:
     """
     if engine.dialect.name != "sqlite":
         return nullcontext()
+    return _sqlite_write_lock(engine)
+
+
+def _sqlite_write_lock(engine: Engine) -> threading.Lock:
     with _WRITE_LOCKS_GUARD:
         return _WRITE_LOCKS.setdefault(id(engine), threading.Lock())
 

@@ -8,6 +8,7 @@ omitted unless asked for, since counting is the one part that grows with the tab
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,14 +56,20 @@ def run_list(
     *,
     resource: ResourceSchema,
     cmap: ColumnMap,
+    unfiltered_total: Callable[[], int] | None = None,
 ) -> Page:
-    """Run ``query`` over ``table`` within ``scope`` (company, not deleted)."""
+    """Run ``query`` over ``table`` within ``scope`` (company, not deleted).
+
+    ``unfiltered_total``: the number of rows in ``scope``, kept by the caller's store
+    (store/user_counts.py), used instead of a count when the query has no filter."""
     dialect = conn.dialect.name
     conditions = list(scope)
     if query.filter is not None:
         conditions.append(compile_filter(query.filter, resource, cmap, dialect))
+    counted = unfiltered_total if query.filter is None else None
     if query.limit == 0:
-        return Page(records=[], total=_count(conn, table, conditions, query), next_seq=None)
+        total = _count(conn, table, conditions, query, counted)
+        return Page(records=[], total=total, next_seq=None)
     order: list[Any] = []
     if query.sort_by:
         key = sort_expression(query.sort_by, resource, cmap)
@@ -84,14 +91,23 @@ def run_list(
         # index seek, not two. Same transaction, so the same snapshot as a count would see.
         total = query.offset + len(rows)
     else:
-        total = _count(conn, table, conditions, query)
+        total = _count(conn, table, conditions, query, counted)
     return Page(records=records, total=total, next_seq=next_seq)
 
 
-def _count(conn: Connection, table: Table, conditions: list[Any], query: ListQuery) -> int | None:
-    """The number of rows matching ``conditions`` (the whole list, whatever the page)."""
+def _count(
+    conn: Connection,
+    table: Table,
+    conditions: list[Any],
+    query: ListQuery,
+    counted: Callable[[], int] | None,
+) -> int | None:
+    """The number of rows matching ``conditions`` (the whole list, whatever the page):
+    ``counted()`` when the store keeps it, else a count."""
     if not query.want_total:
         return None
+    if counted is not None:
+        return counted()
     total: int = conn.execute(
         select(func.count()).select_from(table).where(*conditions)
     ).scalar_one()

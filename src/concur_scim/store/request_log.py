@@ -9,6 +9,7 @@ the company's Nth newest row goes. :func:`journal_page` reads them for ``GET /_a
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -88,13 +89,21 @@ def add_request(conn: Connection, entry: RequestLogEntry, *, keep: int) -> None:
     add_requests(conn, [entry], keep=keep)
 
 
-def add_requests(conn: Connection, entries: list[RequestLogEntry], *, keep: int) -> None:
-    """Store ``entries`` in one statement (in order), then prune each of their companies
-    once to its ``keep`` newest rows. Flushes only: the caller commits."""
+def add_requests(
+    conn: Connection,
+    entries: list[RequestLogEntry],
+    *,
+    keep: int,
+    prune: Collection[str] | None = None,
+) -> None:
+    """Store ``entries`` in one statement (in order), then prune to its ``keep`` newest rows
+    each company of ``prune`` (None: each company of ``entries``). Flushes only: the caller
+    commits."""
     if not entries:
         return
     conn.execute(request_log.insert(), [_row(e) for e in entries])
-    for company_id in dict.fromkeys(e.company_id for e in entries):
+    companies = dict.fromkeys(e.company_id for e in entries) if prune is None else prune
+    for company_id in companies:
         prune_requests(conn, company_id, keep)
 
 

@@ -79,6 +79,18 @@ users = Table(
     Index(None, "company_id", "deleted_at", "seq"),
 )
 
+# The number of live users of each company, kept in stripes: a write adds to the stripe of
+# its thread (store/user_counts.py), so concurrent writers of one company on PostgreSQL
+# seldom wait for one row, and an unfiltered list reads its total from a few rows instead of
+# counting every user (a count that grows with the company: bench/README.md, "Scale").
+user_counts = Table(
+    "user_counts",
+    metadata,
+    Column("company_id", String(36), ForeignKey("companies.id"), primary_key=True),
+    Column("stripe", Integer, primary_key=True),
+    Column("live", BigInteger, nullable=False),
+)
+
 groups = Table(
     "groups",
     metadata,

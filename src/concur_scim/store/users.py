@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -37,6 +38,7 @@ from concur_scim.store.groups import touch_groups_of
 from concur_scim.store.paging import ListQuery, row_to_record, run_list
 from concur_scim.store.records import Page, ResourceRecord, utc
 from concur_scim.store.tables import Document, group_members, user_extensions, users
+from concur_scim.store.user_counts import add_live, live_users
 
 
 def _schemas_condition(expr: Compare | Present) -> Condition:
@@ -184,6 +186,7 @@ def insert_user(
     if seq is None:  # a unique attribute is taken: say which
         _check_unique(conn, company_id, cols, user_id)
         raise Conflict(None)  # taken by a writer that has not committed yet
+    add_live(conn, company_id, 1)
     at = utc(now)
     return ResourceRecord(
         id=user_id,
@@ -246,11 +249,15 @@ def update_user(
 
 def delete_user(conn: Connection, company_id: str, user_id: str, now: datetime) -> bool:
     """Hard-delete the user and its group memberships; False if it did not exist."""
-    result = conn.execute(
-        delete(users).where(users.c.id == user_id, users.c.company_id == company_id)
-    )
-    if not result.rowcount:
+    deleted = conn.execute(
+        delete(users)
+        .where(users.c.id == user_id, users.c.company_id == company_id)
+        .returning(users.c.deleted_at)
+    ).first()
+    if deleted is None:
         return False
+    if deleted.deleted_at is None:  # it was live
+        add_live(conn, company_id, -1)
     touch_groups_of(conn, user_id, now)
     conn.execute(delete(group_members).where(group_members.c.member_id == user_id))
     return True
@@ -262,6 +269,7 @@ def soft_delete_user(conn: Connection, record: ResourceRecord, now: datetime) ->
     Its groups change version: the user no longer shows among their members.
     """
     touch_groups_of(conn, record.id, now)
+    add_live(conn, record.company_id, -1)
     doc = {**record.doc, "active": False}
     conn.execute(
         update(users)
@@ -316,7 +324,15 @@ def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
         total = len(records) if query.want_total else None
         return Page(records=records[: query.limit], total=total, next_seq=None)
     scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
-    return run_list(conn, users, scope, query, resource=user_schema(), cmap=USER_COLUMNS)
+    return run_list(
+        conn,
+        users,
+        scope,
+        query,
+        resource=user_schema(),
+        cmap=USER_COLUMNS,
+        unfiltered_total=partial(live_users, conn, company_id),
+    )
 
 
 def list_users_across(
@@ -351,7 +367,15 @@ def list_users_across(
     }
     cmap = replace(USER_COLUMNS, extension_docs=docs)
     scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
-    return run_list(conn, users, scope, query, resource=resource, cmap=cmap)
+    return run_list(
+        conn,
+        users,
+        scope,
+        query,
+        resource=resource,
+        cmap=cmap,
+        unfiltered_total=partial(live_users, conn, company_id),
+    )
 
 
 def find_by_user_name(conn: Connection, user_name: str) -> ResourceRecord | None:
