@@ -20,6 +20,7 @@ a cut never reveals a secret. Every function here is pure and linear in the body
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -53,9 +54,12 @@ _CLOSE = re.compile(rf"</(?:[\w.-]+:)?(?:{_NAMES})\s*>", re.IGNORECASE)
 
 def _clean(text: str) -> str:
     """``text`` as both databases can store it (no NUL, no lone surrogate)."""
+    if text.isascii() and "\x00" not in text:  # most text: nothing to replace
+        return text
     return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
+@functools.lru_cache(maxsize=4096)  # member names repeat from one document to the next
 def names_secret(name: str) -> bool:
     """Whether a member name or a PATCH ``path`` names a secret.
 
