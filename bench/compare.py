@@ -8,8 +8,9 @@ Usage (from the repository root; the peer needs the ``bench`` extra)::
         [--profile OUT.json|OUT.svg [--profile-path NAME]]
     make bench-compare ARGS="--users 10000 --requests 1000 --rounds 3"
 
-Servers, each its own process with one uvicorn worker (h11, asyncio loop, log level
-warning) on 127.0.0.1:
+Servers, each its own process with one uvicorn worker (uvicorn's defaults: httptools and
+uvloop when installed, as the project's dependencies have them, else h11 and asyncio; log
+level warning) on 127.0.0.1:
 
 - ``hello-world``: ``bench/hello.py`` (FastAPI), the floor of the framework and server.
 - ``scim2-server``: the python-scim server (PyPI ``scim2-server``): its ``ASGIApplication``
@@ -59,6 +60,7 @@ import argparse
 import asyncio
 import contextlib
 import http.client
+import importlib.util
 import itertools
 import json
 import os
@@ -673,7 +675,12 @@ def print_header(args: argparse.Namespace, url: str) -> None:
         "client:      bench/loadgen.py (asyncio streams, HTTP/1.1 keep-alive, one "
         "connection per task), same machine"
     )
-    print("servers:     one process each, 1 uvicorn worker, h11, log level warning", flush=True)
+    parser = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    print(
+        f"servers:     one process each, 1 uvicorn worker, {parser}, {loop}, log level warning",
+        flush=True,
+    )
 
 
 def median_of(stats: list[RunStat], attr: str) -> float:

@@ -278,7 +278,7 @@ def _record(exchange: _Exchange, at: datetime | None) -> None:
         "status": exchange.final_status(),
         "duration_ms": round(duration, 3),
     }
-    if is_audited(scope["method"], path):
+    if is_audited(scope["method"], path) and log.isEnabledFor(logging.INFO):
         log.info(json.dumps(event, separators=(",", ":")), extra={"audit": event})
     services = _services(scope)
     if principal is None or services is None or services.journal is None or at is None:

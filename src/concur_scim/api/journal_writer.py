@@ -1,21 +1,24 @@
 """The request journal's writer: ``request_log`` rows written in batches by one thread.
 
-The audit middleware (api/audit.py) hands each journaled exchange to :meth:`JournalWriter.submit`
-once its response is complete and goes on at once: no thread hop and no transaction on the
-request's path. The writer thread turns what it was handed into rows (the redacted body
-summaries are computed there) and inserts every row waiting in one transaction. A company is
-pruned to its newest ``CONCUR_SCIM_REQUEST_LOG_KEEP`` rows once it has a tenth of that many
-new ones, so it holds between N and N + N/10 rows (exactly N for N < 10). A quiet server
-writes each row as it comes; under load, rows queue while a batch is written and the next
-batch takes them all, so a write costs a share of one transaction instead of one of its own.
+The audit middleware (api/audit.py) hands each journaled exchange to
+:meth:`JournalWriter.submit` once its response is complete and goes on at once: no thread
+hop and no transaction on the request's path. The writer thread waits
+:data:`LINGER_SECONDS` after the first row of a batch, for the rows of concurrent requests
+to join it, then turns what it was handed into rows (the redacted body summaries are
+computed there) and inserts them in one transaction: a write costs a share of one
+transaction and of one wake-up of the thread instead of its own. A company is pruned to its
+newest ``CONCUR_SCIM_REQUEST_LOG_KEEP`` rows once it has a tenth of that many new ones, so
+it holds between N and N + N/10 rows (exactly N for N < 10).
 
 Contract:
 
 * :meth:`flush` returns once every row submitted before the call is written (or dropped
-  after a failure): the admin API's journal and the tests read after it.
-* Rows are written within milliseconds, in submission order. A row that cannot be stored is
-  logged and dropped, never raised (the audit trail must not fail a request); a batch that
-  fails is retried row by row, so one bad row does not take the others with it.
+  after a failure), cutting the wait short: the admin API's journal and the tests read
+  after it.
+* Rows are written within :data:`LINGER_SECONDS` and a transaction, in submission order. A
+  row that cannot be stored is logged and dropped, never raised (the audit trail must not
+  fail a request); a batch that fails is retried row by row, so one bad row does not take
+  the others with it.
 * At most :data:`MAX_PENDING` rows wait; past that (the database is down) new ones are
   dropped with a warning rather than holding memory without bound.
 * :meth:`close` writes what is waiting and stops the thread (the lifespan's shutdown). Rows
@@ -42,6 +45,7 @@ log = logging.getLogger("concur_scim.audit")
 THREAD_NAME = "journal-writer"
 MAX_BATCH = 500
 MAX_PENDING = 20_000
+LINGER_SECONDS = 0.05  # how long the first waiting row waits for others to join its batch
 PRUNE_FRACTION = 10  # a company is pruned once it has keep // 10 new rows (at least 1)
 
 # What the middleware submits: builds the row in the writer thread (None: nothing to store).
@@ -78,6 +82,7 @@ class JournalWriter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._unpruned: dict[str, int] = {}  # rows written per company since its last prune
+        self._hurry = threading.Event()  # set by flush and close: stop lingering
         _WRITERS.add(self)
 
     def submit(self, build: EntryBuilder) -> None:
@@ -101,6 +106,7 @@ class JournalWriter:
                 return True
         marker = _Flush(threading.Event())
         self._queue.put(marker)
+        self._hurry.set()
         return marker.done.wait(timeout)
 
     def close(self, timeout: float = 30.0) -> None:
@@ -111,11 +117,17 @@ class JournalWriter:
         if thread is None:
             return
         self._queue.put(_STOP)
+        self._hurry.set()
         thread.join(timeout)
 
     def _run(self) -> None:
         while True:
             items = [self._queue.get()]
+            if not isinstance(items[0], _Flush) and items[0] is not _STOP:
+                # Let the rows of concurrent requests gather: one transaction for them all,
+                # and one wake-up of this thread instead of one per row. A flush cuts it short.
+                self._hurry.wait(LINGER_SECONDS)
+                self._hurry.clear()
             while len(items) < MAX_BATCH:
                 try:
                     items.append(self._queue.get_nowait())

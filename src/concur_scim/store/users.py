@@ -87,6 +87,17 @@ def user_name_key(user_name: str) -> str:
     return user_name.lower()
 
 
+_COLUMN_NAMES = (
+    "user_name",
+    "user_name_key",
+    "external_id",
+    "employee_number",
+    "display_name",
+    "active",
+    "doc",
+)
+
+
 def _columns(doc: dict[str, Any]) -> dict[str, Any]:
     enterprise = doc.get(ENTERPRISE_USER) or {}
     return {
@@ -113,13 +124,6 @@ def _check_unique(
     """Raise :class:`Conflict` naming the first unique attribute of ``cols`` that another
     user holds; ``unchanged`` names those the write keeps as they were (not probed). One
     SELECT for all of them, each condition an index seek."""
-    checks = {
-        "userName": users.c.user_name_key == cols["user_name_key"],
-        "externalId": (users.c.company_id == company_id)
-        & (users.c.external_id == cols["external_id"]),
-        "employeeNumber": (users.c.company_id == company_id)
-        & (users.c.employee_number == cols["employee_number"]),
-    }
     probed = [
         field
         for field in _UNIQUE_FIELDS
@@ -127,6 +131,13 @@ def _check_unique(
     ]
     if not probed:
         return
+    checks = {
+        "userName": users.c.user_name_key == cols["user_name_key"],
+        "externalId": (users.c.company_id == company_id)
+        & (users.c.external_id == cols["external_id"]),
+        "employeeNumber": (users.c.company_id == company_id)
+        & (users.c.employee_number == cols["employee_number"]),
+    }
     taken = conn.execute(
         select(
             users.c.user_name_key, users.c.company_id, users.c.external_id, users.c.employee_number
@@ -199,6 +210,25 @@ def insert_user(
     )
 
 
+# Built once: every read by id and every write of a user runs one of them.
+_BY_ID = select(users).where(
+    users.c.id == bindparam("user_id"),
+    users.c.company_id == bindparam("company_id"),
+    users.c.deleted_at.is_(None),
+)
+_BY_ID_LOCKED = _BY_ID.with_for_update(key_share=True)
+_UPDATE = (
+    update(users)
+    .where(users.c.id == bindparam("user_id"))
+    .values(
+        last_modified=bindparam("now"),
+        version=users.c.version + 1,
+        **{name: bindparam(name) for name in _COLUMN_NAMES},
+    )
+    .returning(users.c.version)
+)
+
+
 def get_user(
     conn: Connection, company_id: str, user_id: str, *, lock: bool = False
 ) -> ResourceRecord | None:
@@ -208,10 +238,8 @@ def get_user(
     lock its UPDATE takes anyway; SQLite's writers are serialised already), so a version read
     to check ``If-Match`` is still the current one when the write happens.
     """
-    query = select(users).where(
-        users.c.id == user_id, users.c.company_id == company_id, users.c.deleted_at.is_(None)
-    )
-    row = conn.execute(query.with_for_update(key_share=True) if lock else query).first()
+    query = _BY_ID_LOCKED if lock else _BY_ID
+    row = conn.execute(query, {"user_id": user_id, "company_id": company_id}).first()
     return row_to_record(row) if row else None
 
 
@@ -228,12 +256,7 @@ def update_user(
     unchanged = [f for f in _UNIQUE_FIELDS if cols[field_column(f)] == before[field_column(f)]]
     _check_unique(conn, record.company_id, cols, record.id, unchanged)
     try:
-        version = conn.execute(
-            update(users)
-            .where(users.c.id == record.id)
-            .values(last_modified=now, version=users.c.version + 1, **cols)
-            .returning(users.c.version)
-        ).scalar_one()
+        version = conn.execute(_UPDATE, {"user_id": record.id, "now": now, **cols}).scalar_one()
     except IntegrityError:
         raise Conflict(None) from None
     return ResourceRecord(
