@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: venv run lint test bench bench-ups clean
+.PHONY: venv run lint test bench bench-ups lock clean
 
 $(VENV)/.stamp: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -44,6 +44,9 @@ bench-ups: venv
 bench-compare: venv
 	$(BIN)/python -c 'import scim2_server' 2>/dev/null || $(BIN)/pip install -q -e ".[dev,bench]"
 	$(BIN)/python bench/compare.py $(ARGS)
+
+lock:
+	bash scripts/lock.sh   # requirements.lock, what the Dockerfile installs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
