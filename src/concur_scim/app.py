@@ -24,6 +24,7 @@ from concur_scim.api.dialects import DIALECTS
 from concur_scim.api.discovery import discovery_router
 from concur_scim.api.faults import FaultMiddleware
 from concur_scim.api.journal_writer import JournalWriter
+from concur_scim.api.metrics import Metrics, MetricsMiddleware, metrics_router
 from concur_scim.api.middleware import CorrelationMiddleware, ErrorBoundary, PathNormalizer
 from concur_scim.api.oauth import install_oauth
 from concur_scim.api.openapi import install_openapi
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
             journal=journal,
         )
         app.state.default_company_id = company
+        app.state.metrics.engine = engine
         app.state.fault_book = FaultBook(engine)
         if worker is not None:
             worker.start()
@@ -100,20 +102,14 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     app.state.admin_token = (
         settings.admin_token.get_secret_value() if settings.admin_enabled else None
     )
-    install_error_handlers(app)
-    app.add_middleware(ErrorBoundary)
-    # Faults inside the audit trail, so the journal records what a rule answered.
-    app.add_middleware(FaultMiddleware)
-    # Audit between them: it sees the normalized path, the correlation id and the final 500.
-    app.add_middleware(AuditMiddleware)
-    app.add_middleware(PathNormalizer)
-    app.add_middleware(CorrelationMiddleware)
+    _install_middleware(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
         return JSONResponse({"status": "ok"})  # liveness: never touches the database
 
     app.include_router(readiness_router())  # GET /readyz: readiness, a SELECT 1
+    app.include_router(metrics_router())  # GET /metrics: Prometheus (api/metrics.py)
 
     for dialect in DIALECTS:
         if dialect.bulk:
@@ -132,6 +128,20 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     if settings.admin_enabled:
         app.include_router(admin_router())  # /_admin: journal, reset, seed, faults
     return app
+
+
+def _install_middleware(app: FastAPI) -> None:
+    """The error handlers and the ASGI middleware, outermost last (docs/architecture.md)."""
+    install_error_handlers(app)
+    app.add_middleware(ErrorBoundary)
+    # Faults inside the audit trail, so the journal records what a rule answered.
+    app.add_middleware(FaultMiddleware)
+    # Audit between them: it sees the normalized path, the correlation id and the final 500.
+    app.add_middleware(AuditMiddleware)
+    app.add_middleware(PathNormalizer)
+    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(MetricsMiddleware)  # outermost: the status the client gets
+    app.state.metrics = Metrics()
 
 
 def create_app_from_env() -> FastAPI:

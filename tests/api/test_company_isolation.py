@@ -470,6 +470,8 @@ def _probe_table() -> dict[tuple[str, str], Probe]:
     table: dict[tuple[str, str], Probe] = {
         ("GET", "/healthz"): static,
         ("GET", "/readyz"): static,
+        # Prometheus metrics: labels carry no company, user or id (api/metrics.py).
+        ("GET", "/metrics"): static,
         # OAuth2: the public key set, and grants that are about credentials, not tokens.
         ("GET", "/oauth2/v0/jwks"): static,
         ("POST", "/oauth2/v0/token"): oauth_token,

@@ -28,12 +28,15 @@ SCIM2 = next(d for d in DIALECTS if d.prefix == "/scim/v2")
 
 @contextmanager
 def threads_of_statements(engine: Engine) -> Iterator[list[str]]:
-    """The names of the threads that ran the engine's statements inside the block."""
+    """The names of the threads that ran the route's statements inside the block."""
     names: list[str] = []
 
-    def record(*_args: Any) -> None:
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The route's own queries (users, groups); not what runs beside it (the
+        # journal's writer, the fault rules' refresh in a worker thread, the workers).
         name = threading.current_thread().name
-        if name not in BACKGROUND:  # threads that run beside the requests
+        route_query = "users" in statement or "groups" in statement
+        if name not in BACKGROUND and "fault_rules" not in statement and route_query:
             names.append(name)
 
     event.listen(engine, "before_cursor_execute", record)

@@ -20,6 +20,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from concur_scim.api.metrics import count_database_error
 from concur_scim.api.responses import (
     database_unavailable,
     dialect_error,
@@ -129,6 +130,7 @@ class ErrorBoundary:
             )
         except Exception as exc:
             if database_unavailable(exc):
+                count_database_error(scope.get("app"))
                 # An outage, not a bug: one line, no traceback, and a 503 the client retries.
                 log.warning(
                     "database unavailable on %s %s: %s",

@@ -44,6 +44,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 
+from prometheus_client import CollectorRegistry, Histogram
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -450,6 +451,14 @@ def _skip(conn: Connection, op: OperationRecord, reason: Message, code: str, now
 # -- the worker's chunks --------------------------------------------------------------------
 
 CHUNK_SIZE = 25
+# This process's chunk times, for GET /metrics (api/metrics.py) where the worker is embedded.
+WORKER_METRICS = CollectorRegistry(auto_describe=True)
+CHUNK_SECONDS = Histogram(
+    "concur_scim_worker_chunk_seconds",
+    "Time to run one chunk of provisioning operations (one transaction).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=WORKER_METRICS,
+)
 """Operations per transaction of the worker (the last chunk of a request may be shorter).
 
 Large enough that the per-transaction costs (lease renewal, the chunk's reads, the batched
@@ -512,7 +521,9 @@ def process(
         return True
     for start in range(0, len(order), CHUNK_SIZE):
         last = start + CHUNK_SIZE >= len(order)
-        if not _run_chunk(engine, plan, order[start : start + CHUNK_SIZE], stop, complete=last):
+        with CHUNK_SECONDS.time():
+            done = _run_chunk(engine, plan, order[start : start + CHUNK_SIZE], stop, complete=last)
+        if not done:
             return False
     return True
 
