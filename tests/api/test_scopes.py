@@ -91,6 +91,7 @@ def _table() -> dict[tuple[str, str], Need | None]:
     table: dict[tuple[str, str], Need | None] = {
         ("GET", "/healthz"): PUBLIC,
         ("GET", "/readyz"): PUBLIC,
+        ("GET", "/metrics"): PUBLIC,
         ("POST", "/oauth2/v0/token"): PUBLIC,
         ("GET", "/oauth2/v0/jwks"): PUBLIC,
         # The API's description and its Swagger UI: no data, so no token.
