@@ -33,10 +33,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from _common import user_doc
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.engine import make_url
 
-from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER
+from concur_scim.scim.registry import ENTERPRISE_USER
 from concur_scim.services import users as user_service
 from concur_scim.services.common import system_clock
 from concur_scim.store.companies import ensure_default_company
@@ -49,26 +50,8 @@ from concur_scim.store.user_counts import recount
 VOLATILE = ("seq", "id", "created", "last_modified")
 
 
-def user_payload(prefix: str, i: int) -> dict[str, Any]:
-    """The POST /Users body of user ``i`` (core + enterprise; the shape bench/run.py posts)."""
-    given = f"Given{i}"
-    family = f"Family{i % 977}"
-    return {
-        "schemas": [CORE_USER, ENTERPRISE_USER],
-        "userName": f"{prefix}-{i}@example.com",
-        "externalId": f"{prefix}-ext-{i}",
-        "name": {"givenName": given, "familyName": family, "formatted": f"{given} {family}"},
-        "displayName": f"{given} {family}",
-        "title": "Engineer",
-        "active": True,
-        "emails": [{"value": f"{prefix}-{i}@example.com", "type": "work", "primary": True}],
-        "phoneNumbers": [{"value": f"+1 555 {i:07d}", "type": "work"}],
-        ENTERPRISE_USER: {
-            "employeeNumber": f"{prefix}-E{i}",
-            "department": f"Dept {i % 37}",
-            "costCenter": f"CC{i % 101}",
-        },
-    }
+# The POST /Users body of user ``i``: the shape bench/run.py and compare.py post.
+user_payload = user_doc
 
 
 def user_name(prefix: str, i: int) -> str:
