@@ -38,6 +38,7 @@ from concur_scim.api.ups import ups_router
 from concur_scim.api.user_v1 import user_v1_router
 from concur_scim.api.views import views_router
 from concur_scim.config import ConfigError, Settings, load_settings
+from concur_scim.console.pages import install_console
 from concur_scim.services.common import Clock, system_clock
 from concur_scim.services.faults import FaultBook
 from concur_scim.store.companies import ensure_default_company
@@ -127,6 +128,7 @@ def create_app(settings: Settings, *, clock: Clock = system_clock) -> FastAPI:
     install_openapi(app, settings)  # /openapi.json and /docs (no CDN), no token needed
     if settings.admin_enabled:
         app.include_router(admin_router())  # /_admin: journal, reset, seed, faults
+        install_console(app)  # /console: the same, in a browser (console/pages.py)
     return app
 
 

@@ -113,7 +113,8 @@ def _wants_all_limits(params: dict[str, str]) -> bool:
     return service.SPEND_APPROVER_LIMIT.lower() in names
 
 
-def _spend_resource(view: ExtensionView, root: str) -> dict[str, Any]:
+def spend_resource(view: ExtensionView, root: str) -> dict[str, Any]:
+    """A user as the spend API shows it (§6.17): its spend documents under a SCIM resource."""
     body: dict[str, Any] = {"schemas": [SCIM_RESOURCE, *view.docs], "id": view.user_id}
     body["meta"] = {
         "resourceType": "User",
@@ -151,7 +152,7 @@ def views_router() -> APIRouter:
             all_approver_limits=_wants_all_limits(params),
         )
         root = str(request.base_url).rstrip("/")
-        items = [_spend_resource(view, root) for view in page.views]
+        items = [spend_resource(view, root) for view in page.views]
         return ScimResponse(list_response(items, total=page.total, start_index=start))
 
     @spend.get(f"{SPEND_V4_PREFIX}/Users/roleCodes")
@@ -167,7 +168,7 @@ def views_router() -> APIRouter:
         view = service.get_spend_user(
             conn, company, user_id, all_approver_limits=_wants_all_limits(_params(request))
         )
-        return ScimResponse(_spend_resource(view, str(request.base_url).rstrip("/")))
+        return ScimResponse(spend_resource(view, str(request.base_url).rstrip("/")))
 
     @travel.get(f"{TRAVEL_PREFIX}/Users/{{user_id}}")
     def read_travel_user(user_id: str, company: CompanyDep, conn: ReadConn) -> Response:

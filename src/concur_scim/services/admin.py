@@ -27,7 +27,7 @@ from concur_scim.services.faults import DIALECTS
 from concur_scim.services.users import create_user
 from concur_scim.store import admin as store
 from concur_scim.store.db import unit_of_work
-from concur_scim.store.request_log import JournalFilter, journal_page
+from concur_scim.store.request_log import JournalFilter, journal_page, journal_row
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
@@ -134,6 +134,14 @@ def journal(conn: Connection, params: Mapping[str, str]) -> dict[str, Any]:
     where, page = parse_journal_filter(params), parse_page(params)
     total, rows = journal_page(conn, where, offset=page.start_index - 1, limit=page.count)
     return _listing(total, page, [_entry(row) for row in rows])
+
+
+def journal_entry(conn: Connection, seq: int) -> dict[str, Any]:
+    """One journal row as :func:`journal` lists it; NotFound (404) when there is none."""
+    row = journal_row(conn, seq)
+    if row is None:
+        raise NotFound(f"no journal entry {seq}")
+    return _entry(row)
 
 
 def provisions(conn: Connection, params: Mapping[str, str]) -> dict[str, Any]:

@@ -162,3 +162,9 @@ def journal_page(
         select(request_log).where(condition).order_by(c.seq.desc()).offset(offset).limit(limit)
     ).mappings()
     return int(total or 0), [dict(row) for row in rows]
+
+
+def journal_row(conn: Connection, seq: int) -> dict[str, Any] | None:
+    """The journal row numbered ``seq``, or None (pruned, reset or never written)."""
+    row = conn.execute(select(request_log).where(request_log.c.seq == seq)).mappings().first()
+    return None if row is None else dict(row)
