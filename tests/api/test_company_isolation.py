@@ -28,6 +28,9 @@ from fastapi.testclient import TestClient
 from support.databases import temporary_database
 from support.factories import CORE_GROUP, group_body, patch, user_body
 from support.isolation import (
+    CONSOLE_FORMS,
+    CONSOLE_PAGES,
+    CONSOLE_PUBLIC,
     CORE_USER_URN,
     ROLE_GROUPS,
     TOKEN_A,
@@ -593,6 +596,27 @@ def admin_only(ctx: Ctx, method: str, path: str) -> None:
     assert "admin token" in answer.text, answer.text
 
 
+def console_only(ctx: Ctx, method: str, path: str) -> None:
+    """The console answers the admin token only: A's company token, on a page or a form
+    naming B's company, users or rules, is sent to the sign-in form and changes nothing."""
+    url = path.replace("{company_id}", ctx.world.company_b)
+    url = re.sub(r"\{[^}]+\}", ctx.world.b_users["v2"], url)
+    body: dict[str, Any] | None = {} if method == "POST" else None
+    answer = ctx.call(method, url, body=body, expect={200})
+    assert answer.url.path == "/console/login", (method, url, answer.url)
+
+
+def console_public(ctx: Ctx, method: str, path: str) -> None:
+    """Sign-in and the console's assets: the same for everyone; A's company token is not
+    the admin token, so signing in with it fails (401)."""
+    if path == "/console/static/{name}":
+        ctx.call(method, path.replace("{name}", "console.css"), expect={200})
+    elif method == "POST":
+        ctx.call(method, path, body={"token": TOKEN_A}, expect={401})
+    else:
+        ctx.call(method, path, expect={200})
+
+
 def _admin_routes(table: dict[tuple[str, str], Probe]) -> None:
     for method, path in (
         ("GET", "/_admin/journal"),
@@ -610,6 +634,8 @@ def _admin_routes(table: dict[tuple[str, str], Probe]) -> None:
         ("DELETE", "/_admin/webhooks/{company_id}"),
     ):
         table[method, path] = admin_only
+    table |= dict.fromkeys(CONSOLE_PAGES + CONSOLE_FORMS, console_only)
+    table |= dict.fromkeys(CONSOLE_PUBLIC, console_public)
 
 
 PROBES = _probe_table()

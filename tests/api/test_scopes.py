@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from support.factories import patch, user_body
-from support.isolation import app_routes
+from support.isolation import CONSOLE_FORMS, CONSOLE_PAGES, CONSOLE_PUBLIC, app_routes
 from support.tokens import Tokens
 from support.ups import (
     IDV4,
@@ -64,12 +64,15 @@ class Need:
     any_of: tuple[str, ...] = ()
     legacy: bool = False
     admin: bool = False
+    console: bool = False
 
 
 PUBLIC = None
 ANY_TOKEN = Need()
 # The admin API (README "Admin API"): its own token; no company token, whatever its scopes.
 ADMIN = Need(admin=True)
+# The web console: the admin token, as a session cookie or a bearer token; others sign in.
+CONSOLE = Need(console=True)
 ADMIN_ROUTES = (
     ("GET", "/_admin/journal"),
     ("GET", "/_admin/provisions"),
@@ -158,6 +161,8 @@ def _table() -> dict[tuple[str, str], Need | None]:
         ("GET", "/api/v3.0/common/users"): Need((CORE_READ,), legacy=True),
     }
     table |= dict.fromkeys(ADMIN_ROUTES, ADMIN)
+    table |= dict.fromkeys(CONSOLE_PUBLIC, PUBLIC)
+    table |= dict.fromkeys(CONSOLE_PAGES + CONSOLE_FORMS, CONSOLE)
     return table
 
 
@@ -198,7 +203,14 @@ def forged(genuine: str, pem: bytes) -> str:
 # ----------------------------------------------------------------------------- requests
 
 
-def call(client: TestClient, method: str, path: str, bearer: str | None) -> Any:
+def call(
+    client: TestClient,
+    method: str,
+    path: str,
+    bearer: str | None,
+    *,
+    follow_redirects: bool = True,
+) -> Any:
     """``method path`` with its path parameters filled and a body of the right kind."""
     url = path.replace("{name}", "User").replace("{urn}", CORE_USER)
     url = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), url)
@@ -209,7 +221,9 @@ def call(client: TestClient, method: str, path: str, bearer: str | None) -> Any:
         content = "<batch/>"
     elif method in ("POST", "PUT", "PATCH"):
         content = "{}"
-    return client.request(method, url, content=content, headers=headers)
+    return client.request(
+        method, url, content=content, headers=headers, follow_redirects=follow_redirects
+    )
 
 
 def without(*scopes: str) -> list[str]:
@@ -248,6 +262,9 @@ def test_route_enforces_its_scopes(
     if need.admin:
         admin_only(client, tokens, method, path)
         return
+    if need.console:
+        console_only(client, tokens, method, path)
+        return
     for scope in need.all_of:
         refused_for(call(client, method, path, tokens.jwt(without(scope))), scope)
     if need.any_of:
@@ -273,6 +290,23 @@ def admin_only(client: TestClient, tokens: Tokens, method: str, path: str) -> No
     assert call(client, method, path, None).status_code == 401
     admin_token: str = client.app.state.admin_token  # type: ignore[attr-defined]
     admitted(call(client, method, path, admin_token))
+    for undo in ("POST /_admin/worker/resume", "DELETE /_admin/faults"):
+        verb, url = undo.split(" ")
+        assert call(client, verb, url, admin_token).status_code == 200
+
+
+def console_only(client: TestClient, tokens: Tokens, method: str, path: str) -> None:
+    """Company tokens, every scope or none, and no token are sent to the console's sign-in
+    form (303) and change nothing; the admin token is admitted (and what it paused or
+    added is undone)."""
+    for bearer in ("test-token", tokens.static(None), tokens.jwt(list(SCOPE_CATALOGUE)), None):
+        answer = call(client, method, path, bearer, follow_redirects=False)
+        assert answer.status_code == 303, (bearer, answer.status_code, answer.text)
+        assert answer.headers["location"].startswith("/console/login?next="), answer.headers
+    admin_token: str = client.app.state.admin_token  # type: ignore[attr-defined]
+    answer = call(client, method, path, admin_token, follow_redirects=False)
+    admitted(answer)
+    assert not answer.headers.get("location", "").startswith("/console/login?next="), answer.headers
     for undo in ("POST /_admin/worker/resume", "DELETE /_admin/faults"):
         verb, url = undo.split(" ")
         assert call(client, verb, url, admin_token).status_code == 200

@@ -288,3 +288,33 @@ def normalized(text: str, ids: Iterable[str]) -> str:
     for pattern in _VOLATILE:
         text = pattern.sub("<X>", text)
     return text
+
+
+# The web console (console/pages.py): pages and forms need the admin token (a session
+# cookie or the bearer token); sign-in and the static assets are public.
+CONSOLE_PUBLIC = (
+    ("GET", "/console/login"),
+    ("POST", "/console/login"),
+    ("GET", "/console/static/{name}"),
+)
+CONSOLE_PAGES = (
+    ("GET", "/console"),
+    ("GET", "/console/companies/{company_id}/Users"),
+    ("GET", "/console/companies/{company_id}/Users/{user_id}"),
+    ("GET", "/console/provisions"),
+    ("GET", "/console/provisions/{provision_id}"),
+    ("GET", "/console/provisions/{provision_id}/grid"),
+    ("GET", "/console/journal"),
+    ("GET", "/console/journal/{seq}"),
+    ("GET", "/console/faults"),
+    ("GET", "/console/reset"),
+)
+CONSOLE_FORMS = (
+    ("POST", "/console/logout"),
+    ("POST", "/console/faults"),
+    ("POST", "/console/faults/switch"),
+    ("POST", "/console/faults/{rule_id}/delete"),
+    ("POST", "/console/faults/clear"),
+    ("POST", "/console/worker"),
+    ("POST", "/console/reset"),
+)
