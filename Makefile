@@ -1,5 +1,5 @@
 # Developer entry points. Works from a fresh clone with only python3 >= 3.11 installed;
-# `make test` also needs PostgreSQL server binaries and curl (installed by
+# `make test` also needs PostgreSQL server binaries, curl and chromium (installed by
 # scripts/ensure-postgres.sh and scripts/ensure-test-tools.sh when running as root).
 
 PYTHON ?= python3
@@ -47,6 +47,11 @@ bench-compare: venv
 
 lock:
 	bash scripts/lock.sh   # requirements.lock, what the Dockerfile installs
+
+.PHONY: screenshots
+screenshots: venv   # the console's pictures in docs/console/, taken by its browser tests
+	bash scripts/ensure-test-tools.sh
+	CONCUR_SCIM_SCREENSHOT_DIR=docs/console $(BIN)/pytest -q tests/browser/test_console_journeys.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -403,11 +403,16 @@ def _export_settings(settings: Settings, *, bearer_token: str | None) -> None:
 
 
 def _banner(base: str, company_id: str) -> list[str]:
-    """The lines under the token: the default company, the base URLs, the admin API."""
+    """The lines under the token: the default company, the base URLs, the admin API and
+    its console."""
     width = max(len(label) for label, _ in DIALECT_BASES)
     lines = [f"default company: {company_id}", "base URLs:"]
     lines += [f"  {label:<{width}}  {base}{path}" for label, path in DIALECT_BASES]
-    lines += [f"admin API: {base}/_admin", f"OpenAPI: {base}/docs ({base}/openapi.json)"]
+    lines += [
+        f"admin API: {base}/_admin",
+        f"console: {base}/console (sign in with the admin token)",
+    ]
+    lines += [f"OpenAPI: {base}/docs ({base}/openapi.json)"]
     return lines
 
 

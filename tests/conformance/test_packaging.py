@@ -45,6 +45,17 @@ def test_wheel_contains_migrations_and_data(wheel: Path) -> None:
     assert any(n.startswith("concur_scim/scim/data/") for n in names)
 
 
+def test_wheel_contains_the_console_assets(wheel: Path) -> None:
+    """Every template and asset of the console ships inside the package (it loads nothing
+    from elsewhere): the wheel holds each file of the source tree's console directories."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    console = ROOT / "src" / "concur_scim" / "console"
+    files = [p for d in ("templates", "static") for p in (console / d).iterdir()]
+    assert len(files) > 10
+    for path in files:
+        assert f"concur_scim/console/{path.parent.name}/{path.name}" in names
+
+
 def test_installed_package_migrates_a_database(wheel: Path, tmp_path: Path) -> None:
     """Unpacked away from the source tree, the package finds its migrations and applies them."""
     site = tmp_path / "site"

@@ -45,7 +45,9 @@ SECURITY_HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the
+    # console's own forms, and the origin check (console/session.py) could not pass them.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 NOTICES = {

@@ -8,6 +8,7 @@ function showDetail(button) {
   document.getElementById("detail-title").textContent = button.dataset.title || "";
   document.getElementById("detail-body").textContent = button.dataset.body || "";
   panel.hidden = false;
+  panel.scrollIntoView({ block: "nearest" });
 }
 
 document.addEventListener("click", (event) => {

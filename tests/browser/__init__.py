@@ -1,0 +1,1 @@
+"""Browser tests: pages of a real server in headless Chromium (conftest.py)."""
