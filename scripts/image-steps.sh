@@ -32,6 +32,10 @@ healthcheck="import sys, urllib.request; sys.exit(urllib.request.urlopen('http:/
 for _ in $(seq 1 100); do
     if PATH="$venv/bin:/usr/bin:/bin" python -c "$healthcheck" 2>/dev/null; then
         echo "healthy: GET /readyz 200 on port $port"
+        # The console's templates and assets come from the installed package, not the tree.
+        console="import sys, urllib.request; [urllib.request.urlopen('http://127.0.0.1:$port' + p, timeout=5) for p in ('/console/login', '/console/static/console.js')]"
+        PATH="$venv/bin:/usr/bin:/bin" python -c "$console"
+        echo "console: GET /console/login and its script 200"
         exit 0
     fi
     sleep 0.2

@@ -35,7 +35,8 @@ def _compose() -> dict[str, Any]:
 @pytest.mark.server
 def test_the_image_steps_install_and_start(tmp_path: Path) -> None:
     """A clean venv given requirements.lock and the project (--no-deps), as the build stage
-    does, serves and passes the image's HEALTHCHECK (GET /readyz 200)."""
+    does, serves and passes the image's HEALTHCHECK (GET /readyz 200), and serves the console
+    from the installed package."""
     result = subprocess.run(
         ["bash", str(ROOT / "scripts" / "image-steps.sh"), str(tmp_path), sys.executable],
         capture_output=True,
@@ -45,6 +46,7 @@ def test_the_image_steps_install_and_start(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "healthy: GET /readyz 200" in result.stdout
+    assert "console: GET /console/login and its script 200" in result.stdout
 
 
 def test_the_dockerfile_is_multi_stage_non_root_and_health_checked() -> None:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import Connection
 from starlette.background import BackgroundTask
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -298,7 +299,7 @@ def _provision_routes(router: APIRouter) -> None:
             pager=_pager(request, listing),
         )
 
-    def grid_of(request: Request, conn: Any, provision_id: str) -> queries.Grid:
+    def grid_of(request: Request, conn: Connection, provision_id: str) -> queries.Grid:
         params = request.query_params
         state = params.get("state") or None
         if state is not None and state not in ("pending", "success", "failed"):
@@ -450,7 +451,7 @@ def _fault_routes(router: APIRouter) -> None:
 def _faults_view(
     request: Request,
     visitor: session.Visitor | None,
-    conn: Any,
+    conn: Connection,
     *,
     error: ScimError | None = None,
     draft: str | None = None,
