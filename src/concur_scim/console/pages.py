@@ -14,7 +14,7 @@ says what was wrong, with the status the API would use, and nothing is changed.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, quote, urlencode
@@ -191,9 +191,35 @@ def _start(params: Mapping[str, str], name: str = "startIndex") -> int:
     return int(raw)
 
 
+class ConsoleRoute(UnitOfWorkRoute):
+    """A console route: whatever stops it, in a dependency too, is answered as a page (a
+    client mistake as :func:`error_page`, a caller without a session as the redirect to
+    sign in, a refused form as a 403 page), never as a SCIM JSON error."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def paged(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired as needed:
+                target = f"{PREFIX}/login?next={quote(needed.target, safe='')}"
+                return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+            except CsrfRefused:
+                refused = Forbidden(
+                    "the form is out of date or came from another site; reload the page"
+                )
+                return error_page(request, None, refused)
+            except ScimError as error:
+                known = session.visitor(request, _admin_token(request))
+                return error_page(request, known, error)
+
+        return paged
+
+
 def console_router() -> APIRouter:
     """Every ``/console`` route (sign-in, pages, forms and the static assets)."""
-    router = APIRouter(prefix=PREFIX, route_class=UnitOfWorkRoute, include_in_schema=False)
+    router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
     _sign_in_routes(router)
     _directory_routes(router)
     _provision_routes(router)
@@ -223,7 +249,9 @@ def _sign_in_routes(router: APIRouter) -> None:
         token = _admin_token(request)
         target = session.safe_next(form.get("next"))
         given = form.get("token", "")
-        if not session.same_origin(request) or not session.token_matches(given, token):
+        if not session.same_origin(request):
+            raise CsrfRefused
+        if not session.token_matches(given, token):
             return page(request, "login.html", None, status=401, next=target, failed=True)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
@@ -516,18 +544,6 @@ def _reset_routes(router: APIRouter) -> None:
 
 
 def install_console(app: FastAPI) -> None:
-    """Mount the console and answer its two redirects (sign in) and refusals (CSRF)."""
+    """Mount the console (its routes answer their own redirects and refusals:
+    :class:`ConsoleRoute`)."""
     app.include_router(console_router())
-
-    async def sign_in(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, SignInRequired)
-        target = f"{PREFIX}/login?next={quote(exc.target, safe='')}"
-        return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
-
-    async def refused(request: Request, exc: Exception) -> Response:
-        del exc
-        error = Forbidden("the form is out of date or came from another site; reload the page")
-        return error_page(request, None, error)
-
-    app.add_exception_handler(SignInRequired, sign_in)
-    app.add_exception_handler(CsrfRefused, refused)

@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from starlette.requests import Request
 
@@ -92,8 +92,10 @@ def visitor(request: Request, admin_token: str) -> Visitor | None:
 
 def same_origin(request: Request) -> bool:
     """False when the request names an ``Origin`` (or, lacking one, a ``Referer``) on
-    another host than the one it was sent to; a request naming neither passes (the CSRF
-    token still guards it)."""
+    another host than the one it was sent to, or the opaque origin ``null``; a request
+    naming neither passes (the CSRF token still guards it). Host and port are compared, not
+    the scheme: behind a proxy that ends TLS the browser's origin is https while the request
+    reaching the server is http."""
     source = request.headers.get("origin") or request.headers.get("referer")
     if not source or source == "null":
         return source != "null"
@@ -102,8 +104,16 @@ def same_origin(request: Request) -> bool:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a console path only (never another site)."""
-    if not target or "\\" in target or target.startswith("//"):
+    """Where to go after signing in: a console path only, never another site nor, through
+    ``.`` or ``..`` segments (percent-encoded or not) or backslashes, another path of this
+    one; anything else is the console's home."""
+    if not target or target.startswith("//"):
+        return PATH
+    decoded = unquote(target)
+    path = decoded.split("?", 1)[0]
+    if "\\" in decoded or any(part in (".", "..") for part in path.split("/")):
+        return PATH
+    if not decoded.isprintable():
         return PATH
     if target == PATH or target.startswith((PATH + "/", PATH + "?")):
         return target

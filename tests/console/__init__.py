@@ -1,0 +1,1 @@
+"""Tests of the web console at /console, driven in-process."""
