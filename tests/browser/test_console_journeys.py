@@ -101,9 +101,7 @@ def test_a_fault_switch_turns_answers_into_429_and_back(
     expect(switch).to_have_attribute("aria-checked", "false")
     switch.click()
     expect(console.get_by_role("status")).to_have_text("Switch turned on.")
-    expect(console.get_by_role("switch", name="Throttle")).to_have_attribute(
-        "aria-checked", "true"
-    )
+    expect(console.get_by_role("switch", name="Throttle")).to_have_attribute("aria-checked", "true")
     throttled = api.get("/scim/v2/Users", params={"count": 1})
     deadline = time.monotonic() + 5  # API processes re-read rules at most once a second
     while throttled.status_code != 429 and time.monotonic() < deadline:
@@ -152,9 +150,7 @@ def test_a_bulk_grid_goes_live_and_opens_a_failed_message(
     assert grid.locator("td.cell.pending").count() >= 3
 
     admin.post("/_admin/worker/resume").raise_for_status()
-    expect(grid.locator(".summary")).to_have_attribute(
-        "data-state", "completed", timeout=WAIT_MS
-    )
+    expect(grid.locator(".summary")).to_have_attribute("data-state", "completed", timeout=WAIT_MS)
     spend = grid.locator(f'td.cell[data-urn="{SPEND_USER}"]')
     expect(spend).to_have_count(3)
     for index in range(3):
@@ -206,9 +202,9 @@ def test_searching_a_user_opens_it_in_every_dialect(
     console.get_by_role("link", name=wanted).click()
 
     panels = console.locator("section.panel[data-dialect]")
-    expect(panels).to_have_count(4)
-    titles = [panels.nth(i).get_attribute("data-dialect") for i in range(4)]
-    assert titles == ["scim2", "identity-v4", "identity-v4.1", "scim-v4"]
+    expect(panels).to_have_count(5)
+    titles = [panels.nth(i).get_attribute("data-dialect") for i in range(5)]
+    assert titles == ["scim2", "identity-v4", "identity-v4.1", "scim-v4", "ups-v4 user retrieval"]
     generic = console.locator('section[data-dialect="scim2"] pre').inner_text()
     identity = console.locator('section[data-dialect="identity-v4"] pre').inner_text()
     assert wanted in generic

@@ -733,20 +733,34 @@ def test_user_page_shows_every_dialect_and_the_extensions(
     answer = console.get(f"/console/companies/{company}/Users/{user['id']}")
     assert answer.status_code == 200, answer.text
     dialects = re.findall(r'<section class="panel" data-dialect="([^"]+)">', answer.text)
-    assert dialects == ["scim2", "identity-v4", "identity-v4.1", "scim-v4"]
+    assert dialects == ["scim2", "identity-v4", "identity-v4.1", "scim-v4", "ups-v4 user retrieval"]
     extensions = re.findall(r'<section class="panel" data-extension="([^"]+)">', answer.text)
     assert extensions == ["spend", "travel"]
     bodies = [
         json.loads(html.unescape(b))
         for b in re.findall(r'<pre class="json">(.*?)</pre>', answer.text, re.DOTALL)
     ]
-    assert len(bodies) == 6
-    for body in bodies[:4]:
-        assert body["id"] == user["id"]
-        assert body["userName"] == user["userName"]
+    assert len(bodies) == 7
+    # Each panel is what that API answers for the user, byte for byte as JSON.
+    reads = [
+        client.get(f"{root}/Users/{user['id']}")
+        for root in ("/scim/v2", "/profile/identity/v4", "/profile/identity/v4.1", "/scim/v4")
+    ]
+    search = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": f'id eq "{user["id"]}"',
+    }
+    found = client.post("/profile/v4/Users/.search", json=search)
+    assert found.status_code == 200, found.text
+    answers = [r.json() for r in reads] + [found.json()["Resources"][0]]
+    assert bodies[:5] == answers
     assert isinstance(bodies[0]["meta"]["version"], str)  # generic SCIM: an ETag
     assert isinstance(bodies[1]["meta"]["version"], int)  # Concur Identity: an integer
-    assert bodies[5]["id"] == user["id"]
+    spend = client.get(f"/profile/spend/v4.1/Users/{user['id']}")
+    assert spend.status_code == 200, spend.text
+    travel = client.get(f"/profile/travel/v4/Users/{user['id']}")
+    assert travel.status_code == 200, travel.text
+    assert bodies[5:] == [spend.json(), travel.json()]
     assert "no travel document stored" in answer.text
 
     for path in (

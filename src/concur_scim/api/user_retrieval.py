@@ -41,6 +41,7 @@ from concur_scim.config import Settings
 from concur_scim.scim.errors import BadRequest
 from concur_scim.scim.registry import user_schema
 from concur_scim.services import user_retrieval as service
+from concur_scim.store.records import ResourceRecord
 
 # "Maximum search request payload size is 10 KB" (the User Retrieval v4 page).
 MAX_SEARCH_BYTES = 10 * 1024
@@ -54,6 +55,27 @@ async def search_body(request: Request, svc: ServicesDep) -> Any:
 
 
 SearchBody = Annotated[Any, Depends(search_body)]
+
+
+def retrieved_user(
+    record: ResourceRecord, extensions: dict[str, dict[str, Any]], root: str
+) -> dict[str, Any]:
+    """One user as User Retrieval answers it: the identity as Identity v4 renders it (its
+    location under Identity v4, Concur's defaults, integer version), then each of its
+    ``RESULT_URNS`` documents (spend User, payroll, travel) it has, named in ``schemas``."""
+    user = render(
+        record,
+        user_schema(),
+        root + IDENTITY_V4.prefix,
+        integer_version=True,
+        always_schemas=IDENTITY_V4.always_schemas,
+        user_defaults=True,
+    )
+    for urn in service.RESULT_URNS:
+        if urn in extensions:
+            user["schemas"].append(urn)
+            user[urn] = extensions[urn]
+    return user
 
 
 def search(
@@ -83,22 +105,10 @@ def search(
     principal = request.state.principal
     check_user_query(principal, parsed.query.filter)
     found = service.search_users(conn, company, parsed.query)
-    identity_root = str(request.base_url).rstrip("/") + IDENTITY_V4.prefix
+    root = str(request.base_url).rstrip("/")
     items = []
     for record in found.page.records:
-        user = render(
-            record,
-            user_schema(),
-            identity_root,
-            integer_version=True,
-            always_schemas=IDENTITY_V4.always_schemas,
-            user_defaults=True,
-        )
-        extensions = found.extensions.get(record.id, {})
-        for urn in service.RESULT_URNS:
-            if urn in extensions:
-                user["schemas"].append(urn)
-                user[urn] = extensions[urn]
+        user = retrieved_user(record, found.extensions.get(record.id, {}), root)
         items.append(parsed.projection.apply(hide_unreadable(user, principal), resource))
     answer: dict[str, Any] = {
         "schemas": [LIST_RESPONSE_URN],

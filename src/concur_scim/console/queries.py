@@ -13,10 +13,18 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from concur_scim.api.dialects import GENERIC_SCIM, IDENTITY_V4, IDENTITY_V41, SCIM_V4, Dialect
+from concur_scim.api.dialects import (
+    GENERIC_SCIM,
+    IDENTITY_V4,
+    IDENTITY_V41,
+    SCIM_V4,
+    UPS_V4,
+    Dialect,
+)
 from concur_scim.api.provision_status import render_operation
 from concur_scim.api.render import render
-from concur_scim.api.views import SPEND_V4_PREFIX, TRAVEL_PREFIX, spend_resource
+from concur_scim.api.user_retrieval import retrieved_user
+from concur_scim.api.views import SPEND_PREFIX, TRAVEL_PREFIX, spend_resource
 from concur_scim.scim.errors import NotFound, ScimError
 from concur_scim.scim.filter import parse_filter
 from concur_scim.scim.lint import LINT_URN, lint_user
@@ -156,8 +164,9 @@ class UserViews:
 
 def user_views(conn: Connection, company_id: str, user_id: str, root: str) -> UserViews:
     """The user as each of :data:`USER_DIALECTS` answers ``GET …/Users/{id}`` (Concur's
-    Identity APIs add their defaults, integer versions and schema list: api/render.py),
-    the spend view (§6.17), the travel view, and every other stored extension document.
+    Identity APIs add their defaults, integer versions and schema list: api/render.py) and
+    as User Retrieval finds it (User Provisioning v4's one read, with the spend, payroll and
+    travel documents), then the spend view (§6.17) and the travel view.
     Raises NotFound (404) for an unknown user."""
     record = attach_groups(conn, [get_user(conn, company_id, user_id)])[0]
     resource = user_schema()
@@ -174,9 +183,18 @@ def user_views(conn: Connection, company_id: str, user_id: str, root: str) -> Us
         )
         panels.append(Panel(dialect.name, f"{base}/Users/{record.id}", body))
     stored = extensions.get_user_extensions(conn, company_id, user_id, extensions.DOWNSTREAM_URNS)
-    spend = extensions.get_spend_user(conn, company_id, user_id, all_approver_limits=True)
+    # User Provisioning v4 reads users only through User Retrieval's search.
+    retrieved = retrieved_user(record, stored.docs, root)
+    panels.append(
+        Panel(
+            "ups-v4 user retrieval",
+            f'{root}{UPS_V4.prefix}/Users/.search  filter=id eq "{record.id}"',
+            retrieved,
+        )
+    )
+    spend = extensions.get_spend_user(conn, company_id, user_id)
     shown = [
-        Panel("spend", f"{root}{SPEND_V4_PREFIX}/Users/{user_id}", spend_resource(spend, root)),
+        Panel("spend", f"{root}{SPEND_PREFIX}/Users/{user_id}", spend_resource(spend, root)),
         Panel(
             "travel",
             f"{root}{TRAVEL_PREFIX}/Users/{user_id}",
