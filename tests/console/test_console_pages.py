@@ -865,6 +865,14 @@ def test_provision_grid_goes_live_from_pending_to_failed_cells(
     assert bad_state.status_code == 400
     assert bad_state.headers["content-type"].startswith("text/html")
 
+    # The Bulk's journal entry leads to its grid, a user write's to the user.
+    bulk_entries = client.get(
+        "/_admin/journal", params={"path": "/profile/v4/Bulk"}, headers=admin
+    ).json()["Resources"]
+    (entry,) = [e for e in bulk_entries if e["resourceId"] == provision]
+    page = console.get(f"/console/journal/{entry['id']}")
+    assert f'<a href="/console/provisions/{provision}">open its grid</a>' in page.text
+
 
 def test_unknown_provision_is_a_404_page(console: Console) -> None:
     """An unknown provisioning request answers a 404 page, the grid fragment too."""
@@ -945,6 +953,8 @@ def test_journal_entry_lints_a_concur_write_and_hides_passwords(
     assert secret not in entry.text
     assert "[redacted]" in entry.text
     assert secret not in console.get("/console/journal").text
+    user_page = f"/console/companies/{default_company(client)}/Users/{created.json()['id']}"
+    assert f'<a href="{user_page}">open the user</a>' in entry.text
 
     changed = client.patch(
         f"/scim/v2/Users/{created.json()['id']}",
