@@ -72,6 +72,38 @@ def test_admin_api_on_and_off(database_url: str, overrides: dict[str, str], serv
             assert (answer.status_code != 404) is served, answer.text
             if not served:
                 assert answer.json()["status"] == "404"
+        # The console is mounted with the admin API, and only then.
+        console = client.get("/console/login")
+        assert (console.status_code == 200) is served, console.text
+
+
+@pytest.mark.parametrize("bad", ["\x00", "a\x00b"])
+def test_text_that_no_stored_value_holds_is_refused_not_a_500(
+    client: TestClient, admin: dict[str, str], bad: str
+) -> None:
+    """NUL in a journal or provisions filter is a 400 (PostgreSQL will not even compare
+    it); a reset naming a company with NUL or a lone surrogate (JSON can carry one, a
+    query string cannot) is refused, nothing deleted."""
+    for path, name in (
+        ("/_admin/journal", "company"),
+        ("/_admin/journal", "path"),
+        ("/_admin/journal", "method"),
+        ("/_admin/journal", "correlationId"),
+        ("/_admin/provisions", "company"),
+    ):
+        answer = client.get(path, params={name: bad}, headers=admin)
+        assert answer.status_code == 400, (path, name, answer.text)
+        assert name in answer.json()["detail"]
+    created = client.post("/scim/v2/Users", json=user_body())
+    assert created.status_code == 201, created.text
+    for company in (bad, "\ud800"):
+        reset = client.post(
+            "/_admin/reset",
+            content=json.dumps({"company": company}),
+            headers={**admin, "Content-Type": "application/json"},
+        )
+        assert reset.status_code in (400, 404), reset.text
+    assert client.get(f"/scim/v2/Users/{created.json()['id']}").status_code == 200
 
 
 def test_admin_token_is_generated_when_unset(database_url: str) -> None:

@@ -611,6 +611,10 @@ def console_public(ctx: Ctx, method: str, path: str) -> None:
     the admin token, so signing in with it fails (401)."""
     if path == "/console/static/{name}":
         ctx.call(method, path.replace("{name}", "console.css"), expect={200})
+    elif path == "/console/{rest:path}":
+        url = f"/console/nothing/{ctx.world.company_b}"
+        answer = ctx.call(method, url, expect={404})
+        assert answer.headers["content-type"].startswith("text/html")
     elif method == "POST":
         ctx.call(method, path, body={"token": TOKEN_A}, expect={401})
     else:

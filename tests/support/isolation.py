@@ -296,6 +296,9 @@ CONSOLE_PUBLIC = (
     ("GET", "/console/login"),
     ("POST", "/console/login"),
     ("GET", "/console/static/{name}"),
+    # Any other /console path: a 404 page, signed in or not.
+    ("GET", "/console/{rest:path}"),
+    ("POST", "/console/{rest:path}"),
 )
 CONSOLE_PAGES = (
     ("GET", "/console"),

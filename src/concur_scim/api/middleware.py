@@ -54,6 +54,7 @@ _SEGMENTS = {
 # paths hold no ids, so the whole path is matched in lower case.
 _LOWER_PREFIXES = ("/api/user/v1.0/", "/api/v3.0/common/")
 _SLASHES = re.compile("//+")
+CONSOLE = "/console/"
 
 
 def normalize_path(path: str) -> str:
@@ -78,9 +79,10 @@ class PathNormalizer:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route on the normalized path; a path no resource can have is a 404 right away."""
         if scope["type"] == "http":
-            if not storable_text(scope["path"]):
+            if not storable_text(scope["path"]) and not scope["path"].startswith(CONSOLE):
                 # NUL or a lone surrogate (``%00`` in an id): no resource has such an id, and
-                # the databases refuse to even compare it.
+                # the databases refuse to even compare it. (The console answers its own
+                # 404 page for such a path: console/pages.py ``ConsoleRoute``.)
                 response = dialect_error(scope["path"], NotFound("no such resource"))
                 await response(scope, receive, send)
                 return

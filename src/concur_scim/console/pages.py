@@ -14,6 +14,7 @@ says what was wrong, with the status the API would use, and nothing is changed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Coroutine, Mapping
 from importlib import resources
 from typing import Annotated, Any
@@ -30,6 +31,7 @@ from concur_scim.api.deps import ReadConn, ServicesDep, UnitOfWorkRoute, WriteCo
 from concur_scim.console import queries, session
 from concur_scim.console.presets import BY_NAME, PRESETS
 from concur_scim.scim.errors import Forbidden, InvalidValue, NotFound, PayloadTooLarge, ScimError
+from concur_scim.scim.text import storable_text
 from concur_scim.services import admin, faults
 from concur_scim.services.faults import FaultBook
 from concur_scim.store.admin import company_exists
@@ -184,9 +186,14 @@ def back(path: str, notice: str | None = None, **params: str | None) -> Redirect
     return RedirectResponse(PREFIX + path + suffix, status_code=303)
 
 
+# A position or row number as the console's own links write it: ASCII digits (``str.isdigit``
+# also admits "²", which ``int`` refuses), at most 18 of them (within SQL's BIGINT).
+_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
 def _start(params: Mapping[str, str], name: str = "startIndex") -> int:
     raw = params.get(name, "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+    if not _NUMBER.fullmatch(raw) or not 1 <= int(raw) <= 2**31 - 1:
         raise InvalidValue(f"'{name}' must be a positive integer")
     return int(raw)
 
@@ -201,6 +208,10 @@ class ConsoleRoute(UnitOfWorkRoute):
 
         async def paged(request: Request) -> Response:
             try:
+                if not storable_text(request.url.path):
+                    # NUL or a lone surrogate: no company, user or request has such an id,
+                    # and the databases refuse to even compare it.
+                    raise NotFound("no such console page")
                 return await handler(request)
             except SignInRequired as needed:
                 target = f"{PREFIX}/login?next={quote(needed.target, safe='')}"
@@ -226,6 +237,12 @@ def console_router() -> APIRouter:
     _journal_routes(router)
     _fault_routes(router)
     _reset_routes(router)
+
+    @router.api_route("/{rest:path}", methods=["GET", "POST"])
+    def elsewhere(rest: str) -> Response:
+        # Last: a console path no route serves is a 404 page too, not the API's JSON.
+        raise NotFound(f"no console page /console/{rest}")
+
     return router
 
 
@@ -287,7 +304,7 @@ def _directory_routes(router: APIRouter) -> None:
             if not company_exists(conn, company_id):
                 raise NotFound(f"no company {company_id}")
             after = params.get("after")
-            if after is not None and not after.isdigit():
+            if after is not None and not _NUMBER.fullmatch(after):
                 raise InvalidValue("'after' must be a position from a next-page link")
             found = queries.user_page(
                 conn, company_id, filter_text, int(after) if after is not None else None
@@ -398,7 +415,7 @@ def _journal_routes(router: APIRouter) -> None:
     @router.get("/journal/{seq}", dependencies=[Depends(flushed_journal)])
     def journal_entry(seq: str, request: Request, visitor: VisitorDep, conn: ReadConn) -> Response:
         try:
-            if not seq.isdigit() or len(seq) > 18:
+            if not _NUMBER.fullmatch(seq):
                 raise NotFound(f"no journal entry {seq}")
             entry = admin.journal_entry(conn, int(seq))
         except ScimError as error:

@@ -45,7 +45,7 @@ def session_valid(admin_token: str, value: str, now: float | None = None) -> boo
     """Whether ``value`` is a cookie this admin token issued, less than
     :data:`SESSION_SECONDS` ago (and not from the future)."""
     issued, _, mac = value.partition(".")
-    if not issued.isdigit() or len(issued) > 12:
+    if not (issued.isascii() and issued.isdigit()) or len(issued) > 12:
         return False
     expected = _mac(admin_token, "console-session", issued)
     if not hmac.compare_digest(mac.encode(), expected.encode()):

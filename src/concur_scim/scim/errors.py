@@ -51,6 +51,10 @@ class ScimError(Exception):
     scim_type: ClassVar[str | None] = None
 
     def __init__(self, detail: str, *, messages: list[dict[str, str]] | None = None) -> None:
+        if not detail.isascii():
+            # A detail may quote the client (an id, a value); a lone surrogate it sent in a
+            # JSON escape cannot be encoded into any answer, so it is shown as "?".
+            detail = detail.encode("utf-8", "replace").decode("utf-8")
         super().__init__(detail)
         self.detail = detail
         self.messages: list[dict[str, str]] = list(messages or ())

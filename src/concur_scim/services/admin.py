@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from concur_scim.scim.datetimes import parse_datetime
 from concur_scim.scim.errors import InvalidSyntax, InvalidValue, NotFound, ScimError
 from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER
+from concur_scim.scim.text import storable_text
 from concur_scim.services import webhooks
 from concur_scim.services.common import Clock
 from concur_scim.services.faults import DIALECTS
@@ -55,6 +56,15 @@ def _integer(params: Mapping[str, str], name: str, default: int, low: int, high:
         raise InvalidValue(f"'{name}' must be an integer") from None
     if not low <= value <= high:
         raise InvalidValue(f"'{name}' must be from {low} to {high}")
+    return value
+
+
+def _text(params: Mapping[str, str], name: str) -> str | None:
+    """A text filter, or InvalidValue when it holds what no stored value can (NUL, a lone
+    surrogate: PostgreSQL refuses even to compare with it)."""
+    value = params.get(name)
+    if value is not None and not storable_text(value):
+        raise InvalidValue(f"'{name}' holds a character no stored value has")
     return value
 
 
@@ -95,15 +105,15 @@ def parse_journal_filter(params: Mapping[str, str]) -> JournalFilter:
         if since is None:
             raise InvalidValue("'since' must be an RFC 3339 date-time")
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
-    method = params.get("method")
+    method = _text(params, "method")
     return JournalFilter(
-        company_id=params.get("company"),
+        company_id=_text(params, "company"),
         dialect=dialect,
         method=method.upper() if method else None,
         status=status,
         status_class=status_class,
-        path_prefix=params.get("path"),
-        correlation_id=params.get("correlationId"),
+        path_prefix=_text(params, "path"),
+        correlation_id=_text(params, "correlationId"),
         since=since,
     )
 
@@ -152,7 +162,7 @@ def provisions(conn: Connection, params: Mapping[str, str]) -> dict[str, Any]:
     page = parse_page(params)
     total, found = store.provision_page(
         conn,
-        company_id=params.get("company"),
+        company_id=_text(params, "company"),
         state=state,
         offset=page.start_index - 1,
         limit=page.count,

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, delete, func, select
 
+from concur_scim.scim.text import storable_text
 from concur_scim.store.records import utc
 from concur_scim.store.tables import (
     companies,
@@ -44,7 +45,10 @@ _RESET_ORDER: tuple[tuple[str, Table], ...] = (
 
 
 def company_exists(conn: Connection, company_id: str) -> bool:
-    """Whether ``company_id`` names a company."""
+    """Whether ``company_id`` names a company (never one holding NUL or a lone surrogate,
+    which PostgreSQL refuses even to compare)."""
+    if not storable_text(company_id):
+        return False
     found = conn.execute(select(companies.c.id).where(companies.c.id == company_id)).first()
     return found is not None
 
