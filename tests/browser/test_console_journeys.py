@@ -149,8 +149,10 @@ def test_a_bulk_grid_goes_live_and_opens_a_failed_message(
     expect(grid.locator("tbody tr")).to_have_count(3)
     assert grid.locator("td.cell.pending").count() >= 3
 
+    console.evaluate("window.stillThisPage = true")  # gone if the page were reloaded
     admin.post("/_admin/worker/resume").raise_for_status()
     expect(grid.locator(".summary")).to_have_attribute("data-state", "completed", timeout=WAIT_MS)
+    assert console.evaluate("window.stillThisPage") is True  # completed without a reload
     spend = grid.locator(f'td.cell[data-urn="{SPEND_USER}"]')
     expect(spend).to_have_count(3)
     for index in range(3):
@@ -170,6 +172,24 @@ def test_a_bulk_grid_goes_live_and_opens_a_failed_message(
         "completed"
     )
     screenshot(console, "provisions")
+
+
+def test_a_live_grid_stops_when_the_session_ends(
+    console: Page, api: httpx.Client, admin: httpx.Client
+) -> None:
+    """A pending grid whose session ends (signed out elsewhere, expired) stops refreshing
+    and says so; it never draws the sign-in page inside itself."""
+    admin.post("/_admin/worker/pause").raise_for_status()
+    ops = [operation("POST", "/Users", full_user(), bulk_id="solo")]
+    submitted = api.post("/profile/v4/Bulk", json=bulk_body(ops))
+    assert submitted.status_code == 202, submitted.text
+    console.goto(console.url.split("/console")[0] + f"/console/provisions/{submitted.json()['id']}")
+    grid = console.locator("#grid")
+    expect(grid.locator(".summary")).to_have_attribute("data-state", "pending")
+    console.context.clear_cookies()
+    expect(grid.get_by_role("alert")).to_contain_text("the session has ended", timeout=WAIT_MS)
+    expect(grid.locator("form")).to_have_count(0)  # no sign-in form drawn inside the grid
+    expect(grid).to_have_attribute("data-live", "no")
 
 
 def test_searching_a_user_opens_it_in_every_dialect(

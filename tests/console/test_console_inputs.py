@@ -1,9 +1,9 @@
 """Property: no input of any console route makes it fail. Generated query parameters, path
 segments and form fields (any text: markup, digits of other scripts such as "²", huge
 numbers, NUL, quotes, filter syntax) are answered with a page (200, 303, 400, 403, 404 or
-413), never a 500 or a 422, never JSON, always with the console's security headers; and a
-generated form changes only what its route is for (a reset without ``RESET`` deletes
-nothing)."""
+413), never a 500 or a 422, never JSON, always with the console's security headers, never a
+redirect to sign in (the session holds); and a reset not confirmed with ``RESET`` deletes
+nothing."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ from console.test_console_pages import (
     default_company,
 )
 
-PAGE_ANSWERS = {200, 303, 400, 404}
+# Signed in, a page never redirects: a 303 to the sign-in form would mean the session
+# was lost, and every other answer would go unchecked.
+PAGE_ANSWERS = {200, 400, 404}
 FORM_ANSWERS = {200, 303, 400, 404, 413}
 FUZZ = settings(
     max_examples=120,
@@ -109,6 +111,9 @@ def console(client: TestClient) -> Iterator[Console]:
 
 def _checked(answer: Response, allowed: set[int]) -> None:
     assert answer.status_code in allowed, (answer.status_code, answer.text[:500])
+    assert not answer.headers.get("location", "").startswith("/console/login?next="), (
+        "the session was lost"
+    )
     if answer.status_code != 303:
         assert answer.headers["content-type"].startswith("text/html"), answer.headers
     assert_console_headers(answer)

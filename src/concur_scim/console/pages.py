@@ -100,6 +100,9 @@ async def require_visitor(request: Request) -> session.Visitor:
 
 
 VisitorDep = Annotated[session.Visitor, Depends(require_visitor)]
+# The sign-in check first: a caller without a session must not make the server wait for
+# the journal writer before it is sent to the sign-in form.
+SIGNED_IN_THEN_FLUSHED = [Depends(require_visitor), Depends(flushed_journal)]
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -393,7 +396,7 @@ def _pager(request: Request, listing: dict[str, Any]) -> dict[str, str | None]:
 
 
 def _journal_routes(router: APIRouter) -> None:
-    @router.get("/journal", dependencies=[Depends(flushed_journal)])
+    @router.get("/journal", dependencies=SIGNED_IN_THEN_FLUSHED)
     def journal(request: Request, visitor: VisitorDep, conn: ReadConn) -> Response:
         params = {k: v for k, v in request.query_params.items() if v and k != "notice"}
         params["count"] = "50"
@@ -412,7 +415,7 @@ def _journal_routes(router: APIRouter) -> None:
             pager=_pager(request, listing),
         )
 
-    @router.get("/journal/{seq}", dependencies=[Depends(flushed_journal)])
+    @router.get("/journal/{seq}", dependencies=SIGNED_IN_THEN_FLUSHED)
     def journal_entry(seq: str, request: Request, visitor: VisitorDep, conn: ReadConn) -> Response:
         try:
             if not _NUMBER.fullmatch(seq):
@@ -450,7 +453,7 @@ def _fault_routes(router: APIRouter) -> None:
         except ScimError as refused:
             return _faults_view(request, visitor, conn, error=refused, draft=form.get("rule"))
         book.invalidate()
-        return back("/faults", "fault-added")
+        return back("/faults", "fault-added", company=form.get("company"))
 
     @router.post("/faults/switch")
     def switch(form: CheckedForm, conn: WriteConn, svc: ServicesDep, book: BookDep) -> Response:
@@ -471,23 +474,22 @@ def _fault_routes(router: APIRouter) -> None:
 
     @router.post("/faults/{rule_id}/delete")
     def remove(rule_id: str, form: CheckedForm, conn: WriteConn, book: BookDep) -> Response:
-        del form
         faults.remove_rule(conn, rule_id)
         book.invalidate()
-        return back("/faults", "fault-removed")
+        return back("/faults", "fault-removed", company=form.get("company"))
 
     @router.post("/faults/clear")
     def clear(form: CheckedForm, conn: WriteConn, book: BookDep) -> Response:
-        del form
         faults.clear_rules(conn)
         book.invalidate()
-        return back("/faults", "faults-cleared")
+        return back("/faults", "faults-cleared", company=form.get("company"))
 
     @router.post("/worker")
     def worker(form: CheckedForm, conn: WriteConn, svc: ServicesDep) -> Response:
         paused = form.get("paused") == "true"
         faults.set_worker_paused(conn, paused, svc.clock())
-        response = back("/faults", "worker-paused" if paused else "worker-resumed")
+        notice = "worker-paused" if paused else "worker-resumed"
+        response = back("/faults", notice, company=form.get("company"))
         if not paused:  # woken once the response (and so the commit) is out
             response.background = BackgroundTask(svc.wake_worker)
         return response
@@ -525,7 +527,7 @@ def _reset_routes(router: APIRouter) -> None:
     def reset_form(request: Request, visitor: VisitorDep, conn: ReadConn) -> Response:
         return page(request, "reset.html", visitor, companies=queries.companies(conn))
 
-    @router.post("/reset", dependencies=[Depends(flushed_journal)])
+    @router.post("/reset", dependencies=SIGNED_IN_THEN_FLUSHED)
     def reset(
         request: Request, visitor: VisitorDep, form: CheckedForm, conn: WriteConn
     ) -> Response:

@@ -1,9 +1,12 @@
 """The console's fault switches: common failures as rules one click turns on and off.
 
 A switch is an ordinary fault rule (services/faults.py) for one company, with no method,
-path, count or probability: on means such a rule exists, off removes it. Rules added any
-other way (the admin API, the CLI, the console's JSON form) are listed beside the switches
-and never counted as one, so turning a switch off removes only what the switch added.
+path, count or probability: on means such a rule exists, off removes every such rule.
+A rule is recognised by what it matches and does, not by who added it: one added through
+the admin API, the CLI or the console's JSON form that matches and does exactly what a
+switch's does (whatever its ``seed``, which a rule without ``probability`` never uses)
+turns that switch on, and turning the switch off removes it. Every other rule is only
+listed beside the switches.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """What the console pages show, read from the store (README "Console").
 
-Every function runs in the caller's read transaction and costs the same at any directory
-size: users are paged by cursor on ``seq`` (the index every list uses), totals come from the
-live-user count (store/user_counts.py) and a filtered list is never counted; operations are
-paged by position; the journal is bounded by ``CONCUR_SCIM_REQUEST_LOG_KEEP`` per company.
+Every function runs in the caller's read transaction, and none walks the directory: users
+are paged by cursor on ``seq`` (the index every list uses), totals come from the live-user
+count (store/user_counts.py) and a filtered list is never counted; operations are paged by
+position; the journal is bounded by ``CONCUR_SCIM_REQUEST_LOG_KEEP`` per company. What a
+filter costs is what the same filter costs on ``/scim/v2`` (bench/README.md "Console at
+1,000,000 users"); the companies page counts each company's groups and provisioning
+requests (kept ``CONCUR_SCIM_STATUS_RETENTION_DAYS``).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -105,16 +106,16 @@ def same_origin(request: Request) -> bool:
 
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a console path only, never another site nor, through
-    ``.`` or ``..`` segments (percent-encoded or not) or backslashes, another path of this
-    one; anything else is the console's home."""
+    ``.`` or ``..`` segments (percent-encoded or not, an encoded ``?`` or ``#`` hiding none
+    of them) or backslashes, another path of this one; anything else is the console's home."""
     if not target or target.startswith("//"):
         return PATH
-    decoded = unquote(target)
-    path = decoded.split("?", 1)[0]
-    if "\\" in decoded or any(part in (".", "..") for part in path.split("/")):
+    raw_path = re.split(r"[?#]", target, maxsplit=1)[0]
+    path = unquote(raw_path)
+    if "\\" in unquote(target) or not unquote(target).isprintable():
         return PATH
-    if not decoded.isprintable():
+    if any(part in (".", "..") or "?" in part or "#" in part for part in path.split("/")):
         return PATH
-    if target == PATH or target.startswith((PATH + "/", PATH + "?")):
+    if raw_path == PATH or raw_path.startswith(PATH + "/"):
         return target
     return PATH

@@ -20,22 +20,47 @@ document.addEventListener("click", (event) => {
 });
 
 // While a request is pending, its grid is fetched again every second (the server renders
-// it: the same escaped HTML as the first page load) until the request has completed.
+// it: the same escaped HTML as the first page load) until the request has completed. Only a
+// grid replaces the grid: a redirect (the session ended) or a refusal (the request is gone)
+// stops the refresh and says so, rather than drawing another page inside this one.
 function watchGrid() {
   const grid = document.getElementById("grid");
   if (!grid || grid.dataset.live !== "yes") return;
+  const stop = (why) => {
+    grid.dataset.live = "no";
+    const note = document.createElement("p");
+    note.className = "error";
+    note.setAttribute("role", "alert");
+    note.textContent = why;
+    grid.prepend(note);
+  };
   const refresh = async () => {
+    let answer;
     try {
-      const answer = await fetch(grid.dataset.source, { credentials: "same-origin", cache: "no-store" });
-      if (answer.ok) {
-        grid.innerHTML = await answer.text();
-        if (answer.headers.get("X-Provision-State") !== "pending") {
-          grid.dataset.live = "no";
-          return;
-        }
-      }
+      answer = await fetch(grid.dataset.source, {
+        credentials: "same-origin", cache: "no-store", redirect: "manual",
+      });
     } catch (error) {
-      // The server may be restarting: try again at the next tick.
+      setTimeout(refresh, 1000); // the server may be restarting: try again
+      return;
+    }
+    const state = answer.headers.get("X-Provision-State");
+    if (answer.type === "opaqueredirect") {
+      stop("Live refresh stopped: the session has ended. Reload the page to sign in.");
+      return;
+    }
+    if (!answer.ok || state === null) {
+      if (answer.status >= 400 && answer.status < 500) {
+        stop(`Live refresh stopped: the server answered ${answer.status}. Reload the page.`);
+        return;
+      }
+      setTimeout(refresh, 1000);
+      return;
+    }
+    grid.innerHTML = await answer.text();
+    if (state !== "pending") {
+      grid.dataset.live = "no";
+      return;
     }
     setTimeout(refresh, 1000);
   };
