@@ -20,6 +20,8 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    func,
+    literal,
     or_,
     select,
     type_coerce,
@@ -29,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from concur_scim.scim.errors import InvalidFilter
-from concur_scim.scim.filter_ast import Compare, Present
+from concur_scim.scim.filter_ast import And, Compare, Expr, Present
 from concur_scim.scim.registry import CORE_USER, ENTERPRISE_USER, ResourceSchema, user_schema
 from concur_scim.scim.text import storable_text
 from concur_scim.store.errors import Conflict
@@ -338,15 +340,79 @@ def _user_name_lookup(query: ListQuery) -> str | None:
     return expr.value
 
 
+# Below this many userNames with a ``userName sw`` prefix, a list reads them through the
+# userName index and sorts them by ``seq``, rather than walking the company's users in
+# ``seq`` order until a page matches (see :func:`_user_name_range`).
+NARROW_PREFIX = 2000
+_IS_USER_NAME = {"username", f"{CORE_USER.lower()}:username"}
+_NAME_PROBE = select(func.count()).select_from(
+    select(literal(1))
+    .where(users.c.user_name_key >= bindparam("low"), users.c.user_name_key < bindparam("high"))
+    .limit(NARROW_PREFIX)
+    .subquery()
+)
+
+
+def _prefix_of(expr: Expr | None) -> str | None:
+    """The value of a ``userName sw "…"`` that ``expr`` requires (itself or a conjunct)."""
+    if isinstance(expr, And):
+        return _prefix_of(expr.left) or _prefix_of(expr.right)
+    if (
+        isinstance(expr, Compare)
+        and expr.op == "sw"
+        and expr.path.sub is None
+        and (f"{expr.path.urn}:{expr.path.attr}" if expr.path.urn else expr.path.attr).lower()
+        in _IS_USER_NAME
+        and isinstance(expr.value, str)
+        and expr.value
+        and storable_text(expr.value)
+    ):
+        return expr.value
+    return None
+
+
+def _user_name_range(expr: Expr | None) -> tuple[str, str] | None:
+    """The ``user_name_key`` range ``[low, high)`` holding every userName a ``userName sw``
+    filter can match (keys are lower-cased, and SQLite's and PostgreSQL's text order is
+    code point order for them), or None. Added to the query, the range lets an index
+    search find the prefix instead of a ``LIKE`` test on every row."""
+    prefix = _prefix_of(expr)
+    if prefix is None:
+        return None
+    low = user_name_key(prefix)
+    last = ord(low[-1]) + 1
+    if last > 0x10FFFF or 0xD800 <= last <= 0xDFFF:
+        return None  # no next code point to end the range with: the LIKE alone decides
+    return low, low[:-1] + chr(last)
+
+
 def list_users(conn: Connection, company_id: str, query: ListQuery) -> Page:
-    """A page of live users of ``company_id`` matching ``query``."""
+    """A page of live users of ``company_id`` matching ``query``.
+
+    A ``userName sw`` filter is bounded by its ``user_name_key`` range. On SQLite, which
+    keeps no statistics, the planner would still walk the company's users in ``seq``
+    order (the order of every page) and test each one, reading every user of a company
+    for a prefix few share (bench/README.md, "Console at 1,000,000 users"); when the
+    userName index holds fewer than :data:`NARROW_PREFIX` keys in the range (one bounded
+    index probe), the company condition is written so that its index cannot be used, and
+    the range is read instead. A broad prefix keeps the ``seq`` walk, which then soon
+    finds its page. PostgreSQL gets the range and chooses with its statistics."""
     user_name = _user_name_lookup(query)
     if user_name is not None:
         params = {"key": user_name_key(user_name), "company_id": company_id}
         records = [row_to_record(r) for r in conn.execute(_BY_USER_NAME, params)]
         total = len(records) if query.want_total else None
         return Page(records=records[: query.limit], total=total, next_seq=None)
-    scope = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
+    scope: list[Condition] = [users.c.company_id == company_id, users.c.deleted_at.is_(None)]
+    bounds = _user_name_range(query.filter)
+    if bounds is not None:
+        low, high = bounds
+        key_range = [users.c.user_name_key >= low, users.c.user_name_key < high]
+        if conn.dialect.name != "sqlite":
+            scope += key_range  # the planner's statistics choose between the two indexes
+        elif conn.execute(_NAME_PROBE, {"low": low, "high": high}).scalar_one() < NARROW_PREFIX:
+            # ``company_id || ''``: the same test, through no index, so the range is read.
+            scope = [users.c.company_id.concat("") == company_id, scope[1], *key_range]
     return run_list(
         conn,
         users,
