@@ -8,7 +8,9 @@ through the same services as ``/_admin``: a reset here is ``POST /_admin/reset``
 switch is a fault rule.
 
 A page answers HTML, a client mistake (a bad filter, an unknown user) included: the page
-says what was wrong, with the status the API would use, and nothing is changed.
+says what was wrong, with the status the API would use, and nothing is changed. Routes
+raise the service's ScimError and :class:`ConsoleRoute` renders it; only the pages that
+show the error beside their own form (users, journal, faults, reset) catch it themselves.
 """
 
 from __future__ import annotations
@@ -321,10 +323,7 @@ def _directory_routes(router: APIRouter) -> None:
         company_id: str, user_id: str, request: Request, visitor: VisitorDep, conn: ReadConn
     ) -> Response:
         root = str(request.base_url).rstrip("/")
-        try:
-            views = queries.user_views(conn, company_id, user_id, root)
-        except ScimError as error:
-            return error_page(request, visitor, error)
+        views = queries.user_views(conn, company_id, user_id, root)
         return page(request, "user.html", visitor, company_id=company_id, views=views)
 
 
@@ -333,10 +332,7 @@ def _provision_routes(router: APIRouter) -> None:
     def provisions(request: Request, visitor: VisitorDep, conn: ReadConn) -> Response:
         params = {k: v for k, v in request.query_params.items() if v}
         params["count"] = "50"
-        try:
-            listing = admin.provisions(conn, params)
-        except ScimError as error:
-            return error_page(request, visitor, error)
+        listing = admin.provisions(conn, params)
         return page(
             request,
             "provisions.html",
@@ -358,10 +354,7 @@ def _provision_routes(router: APIRouter) -> None:
     def provision(
         provision_id: str, request: Request, visitor: VisitorDep, conn: ReadConn
     ) -> Response:
-        try:
-            grid = grid_of(request, conn, provision_id)
-        except ScimError as error:
-            return error_page(request, visitor, error)
+        grid = grid_of(request, conn, provision_id)
         state = request.query_params.get("state", "")
         return page(request, "provision.html", visitor, grid=grid, state=state)
 
@@ -369,10 +362,7 @@ def _provision_routes(router: APIRouter) -> None:
     def grid_fragment(
         provision_id: str, request: Request, visitor: VisitorDep, conn: ReadConn
     ) -> Response:
-        try:
-            grid = grid_of(request, conn, provision_id)
-        except ScimError as error:
-            return error_page(request, visitor, error)
+        grid = grid_of(request, conn, provision_id)
         state = request.query_params.get("state", "")
         response = page(request, "grid.html", visitor, grid=grid, state=state)
         response.headers["X-Provision-State"] = grid.state
@@ -417,12 +407,9 @@ def _journal_routes(router: APIRouter) -> None:
 
     @router.get("/journal/{seq}", dependencies=SIGNED_IN_THEN_FLUSHED)
     def journal_entry(seq: str, request: Request, visitor: VisitorDep, conn: ReadConn) -> Response:
-        try:
-            if not _NUMBER.fullmatch(seq):
-                raise NotFound(f"no journal entry {seq}")
-            entry = admin.journal_entry(conn, int(seq))
-        except ScimError as error:
-            return error_page(request, visitor, error)
+        if not _NUMBER.fullmatch(seq):
+            raise NotFound(f"no journal entry {seq}")
+        entry = admin.journal_entry(conn, int(seq))
         source, findings = queries.journal_lint(entry)
         return page(
             request, "entry.html", visitor, entry=entry, lint_source=source, findings=findings
